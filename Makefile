@@ -1,0 +1,30 @@
+# The two commands of the README:  make demo   and   make test   (plus make lab).
+# Each one creates or refreshes .venv when pyproject.toml changed, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.mixgan-installed
+
+.PHONY: demo test lab venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)          ## run notebook 00 headless on the embedded toy; prints where the outputs are
+	$(BIN)/python -m mixgan.notebook 00_quickstart --out build/demo
+
+test: $(STAMP)          ## the whole suite: unit tests, benchmarks' dry runs and every notebook
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)           ## JupyterLab with a registered kernel for the venv
+	$(BIN)/python -m ipykernel install --user --name mixgan --display-name "Python (mixgan)"
+	cd notebooks && ../$(BIN)/jupyter lab
+
+clean:
+	rm -rf build runs .pytest_cache

@@ -1,0 +1,332 @@
+"""Every model of SPEC §3 as one composition: prior -> head -> body -> disc (+ loss).
+
+    model = build("hmog", (1, 32, 32), depth=4)
+    x = model.sample(16)                        # [16, 1, 32, 32]
+    model.d_loss(x_real, y_real), model.g_loss(x_real, y_real)   # what `train.fit` minimises
+
+A model carries its ``Config`` (a dataclass of plain values); ``save`` / ``load`` write
+one dict {config, state} so a checkpoint rebuilds itself.
+"""
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import losses as L
+from .nets import bodies, heads, priors
+
+# name -> (prior, head, loss) and the paper's optimiser defaults (SPEC §3).
+_HMOG_OPT = dict(lr=1e-4, betas=(0.5, 0.999), amsgrad=True, batch_size=128)
+_MM_OPT = dict(lr=2e-4, betas=(0.5, 0.999), amsgrad=False, batch_size=64, g_batch_size=128)
+MODELS = {
+    "gan": dict(prior="normal", head="linear", loss="nonsaturating", **_MM_OPT),
+    "fc": dict(prior="normal", head="linear", loss="wgan_gp", **_HMOG_OPT),
+    "hmog": dict(prior="normal", head="tree", loss="wgan_gp", **_HMOG_OPT),
+    "mog": dict(prior="normal", head="mixture", loss="wgan_gp", **_HMOG_OPT),
+    "madgan": dict(prior="normal", head="multi", loss="madgan", **dict(_HMOG_OPT, amsgrad=False)),
+    "mgan": dict(prior="normal", head="multi", loss="mgan", **_HMOG_OPT),
+    "megan": dict(prior="normal", head="gated", loss="nonsaturating", **_HMOG_OPT),
+    "mmgan_static": dict(prior="gmm", learn="none", head="linear", loss="nonsaturating", **_MM_OPT),
+    "mmgan_dynamic": dict(prior="gmm", learn="diag", head="linear", loss="nonsaturating", **_MM_OPT),
+    "mmgan_supervised": dict(prior="gmm", learn="none", head="linear", loss="supervised_mm", **_MM_OPT),
+    "acgan": dict(prior="normal", head="linear", loss="acgan", conditional=True, **_MM_OPT),
+    "mmgan_encoder": dict(prior="gmm", learn="none", head="linear", loss="relativistic", **_MM_OPT),
+}
+LOSSES = ("nonsaturating", "wgan_gp", "relativistic", "madgan", "mgan", "supervised_mm", "acgan")
+HEADS = ("linear", "tree", "mixture", "multi", "gated")
+
+
+@dataclass
+class Config:
+    """Everything needed to rebuild a model (and its paper's optimiser defaults)."""
+    name: str
+    data_shape: tuple
+    prior: str = "normal"          # "normal" | "gmm"
+    head: str = "linear"           # one of HEADS
+    loss: str = "wgan_gp"          # one of LOSSES
+    z_dim: int = 100
+    K: int = 8                     # generators (mixture / multi / gated) or Gaussians (gmm)
+    depth: int = 3                 # SoftTree depth (K = arity ** depth)
+    arity: int = 2
+    c: float = 0.1                 # GMM means ~ U[-c, c]^d
+    sigma: float = 0.15            # GMM covariance σ I
+    learn: str = "none"            # GMM: "none" (static) | "diag" | "full" (dynamic)
+    n_classes: int = 10            # N for supervised MM-GAN / AC-GAN
+    mapping: list = None           # f: [K] -> [N], default k mod N
+    conditional: bool = False      # AC-GAN: the head also sees one-hot(y)
+    hidden: int = 128              # toy MLP width (= |h| on toys)
+    base: int = 64                 # DCGAN channel base
+    disc_norm: str = None          # "layer" | "batch" | "none"; default layer for wgan_gp
+    beta: float = 0.01             # MGAN diversity weight
+    alpha: float = 1.0             # MMGAN encoder weight
+    lam: float = 10.0              # WGAN-GP λ
+    balance: float = 0.1           # MEGAN load-balancing weight (decays with τ)
+    lr: float = 1e-4
+    betas: tuple = (0.5, 0.999)
+    amsgrad: bool = True
+    batch_size: int = 128
+    g_batch_size: int = None       # MM-GAN uses b_G = 128 > b_D = 64
+    n_critic: int = None           # default 5 for wgan_gp, else 1
+    seed: int = 0
+
+    def __post_init__(self):
+        self.data_shape = tuple(self.data_shape)
+        self.betas = tuple(self.betas)
+        if self.n_critic is None:
+            self.n_critic = 5 if self.loss == "wgan_gp" else 1
+        if self.g_batch_size is None:
+            self.g_batch_size = self.batch_size
+        if self.disc_norm is None:
+            self.disc_norm = "layer" if self.loss == "wgan_gp" else "batch"
+        if self.head == "tree":
+            self.K = self.arity ** self.depth
+        if self.loss == "supervised_mm" and self.mapping is None:
+            self.mapping = [k % self.n_classes for k in range(self.K)]
+        if self.mapping is not None:
+            self.mapping = L.check_mapping(self.mapping, self.K, self.n_classes).tolist()
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose from {LOSSES}")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose from {HEADS}")
+        if self.prior not in ("normal", "gmm"):
+            raise ValueError(f"unknown prior {self.prior!r}; choose 'normal' or 'gmm'")
+        if self.K < 1:
+            raise ValueError(f"K must be >= 1, got {self.K}")
+        if len(self.data_shape) not in (1, 3):
+            raise ValueError(f"data_shape must be (D,) for toys or (C, H, W) for images, got {self.data_shape}")
+
+
+def _toy_defaults(name):
+    """HMoG toy: z 2-D, 8 generators; seed-003 models keep d = 100."""
+    return dict(z_dim=2) if name in ("fc", "hmog", "mog", "madgan", "mgan", "megan") else {}
+
+
+class GAN(nn.Module):
+    """prior -> head -> body (= G) and disc (= D), wired to the loss named in ``cfg``."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg
+        if c.prior == "gmm":
+            self.prior = priors.GaussianMixture(c.K, c.z_dim, c.c, c.sigma, c.learn, seed=c.seed)
+        else:
+            self.prior = priors.Normal(c.z_dim)
+        toy = len(c.data_shape) == 1
+        if toy:
+            self.body = bodies.MLPBody(c.hidden, out=c.data_shape[0], hidden=c.hidden)
+        else:
+            ch, H, W = c.data_shape
+            if H != W:
+                raise ValueError(f"images must be square, got {c.data_shape}")
+            self.body = bodies.DCGANBody(H, ch, c.base)
+        h = self.body.h_dim
+        d_in = c.z_dim + (c.n_classes if c.conditional else 0)
+        self.head = {
+            "linear": lambda: heads.Linear(d_in, h),
+            "tree": lambda: heads.SoftTree(d_in, h, c.depth, c.arity),
+            "mixture": lambda: heads.SoftMixture(d_in, h, c.K),
+            "multi": lambda: heads.MultiHead(d_in, h, c.K),
+            "gated": lambda: heads.GatedHead(d_in, h, c.K),
+        }[c.head]()
+        n_out = {"madgan": c.K + 1, "supervised_mm": c.n_classes}.get(c.loss, 1)
+        n_aux = {"mgan": c.K, "acgan": c.n_classes}.get(c.loss, 0)
+        self.disc = self._disc(n_out, n_aux, c.disc_norm)
+        self.encoder = self._disc(c.K, 0, "batch") if c.name == "mmgan_encoder" else None
+        if c.mapping is not None:
+            self.register_buffer("mapping", torch.tensor(c.mapping, dtype=torch.long))
+
+    def _disc(self, out, aux, norm):
+        c = self.cfg
+        if len(c.data_shape) == 1:
+            return bodies.MLPDisc(c.data_shape[0], c.hidden, out=out, aux=aux)
+        return bodies.DCGANDisc(c.data_shape[1], c.data_shape[0], out, aux, norm, c.base)
+
+    # ---- generation -------------------------------------------------------------------
+    @property
+    def z_dim(self):
+        return self.cfg.z_dim
+
+    @property
+    def device(self):
+        return next(self.parameters()).device
+
+    def generate(self, z, y=None, index=None):
+        """x = B_s(head(z)); returns (x, index) where index is the generator used by
+        multi / gated heads (else None).  y: class labels for the conditional AC-GAN."""
+        if self.cfg.conditional:
+            z = torch.cat([z, F.one_hot(y, self.cfg.n_classes).to(z.dtype)], 1)
+        if self.cfg.head == "multi":
+            h, index = self.head(z, index)
+        elif self.cfg.head == "gated":
+            h, index = self.head(z)
+        else:
+            h = self.head(z)
+        return self.body(h), index
+
+    def _fake(self, n, x_real=None, scale=1.0, k=None):
+        """Draw z from the prior and generate: x [n, …] plus a dict of the indices
+        the losses need (k: Gaussian, y: class, index: generator)."""
+        c = self.cfg
+        if c.name == "mmgan_encoder":            # G(z, y) with y = E(x_r): GMM indexed by y
+            if x_real is not None:
+                y = self.encoder(x_real)[0].softmax(1)
+            else:
+                kk = torch.randint(c.K, (n,), device=self.device) if k is None else \
+                    torch.as_tensor(k, device=self.device).expand(n)
+                y = F.one_hot(kk, c.K).float()
+            eps = torch.randn(y.shape[0], c.z_dim, device=self.device) * scale ** 0.5
+            x, _ = self.generate(self.prior.mix(y, eps))
+            return x, dict(k=y.argmax(1))
+        z, kk = self.prior.sample(n, scale=scale, k=k)
+        y = None
+        if c.conditional:
+            y = torch.randint(c.n_classes, (n,), device=z.device) if k is None else \
+                torch.as_tensor(k, device=z.device).expand(n)
+        elif c.mapping is not None:
+            y = self.mapping[kk]
+        x, index = self.generate(z, y)
+        return x, dict(k=kk, y=y, index=index)
+
+    @torch.no_grad()
+    def sample(self, n, scale=1.0, return_index=False, k=None, truncate=None):
+        """n samples [n, *data_shape] in eval mode.  scale: covariance factor σ' of the
+        prior; k: force one Gaussian / class; truncate: keep fraction (e.g. 0.75 drops the
+        least likely 25 % of z).  return_index=True also returns the component (GMM),
+        class (AC-GAN), generator (multi / gated) or most probable leaf (soft heads)."""
+        was = self.training
+        self.eval()
+        try:
+            if truncate is not None:
+                z, kk = priors.truncate(self.prior, n, truncate, scale)
+                y = kk if self.cfg.conditional else None
+                x, index = self.generate(z, y)
+                info = dict(k=kk, index=index)
+                if self.cfg.conditional:
+                    info["y"] = y
+            else:
+                x, info = self._fake(n, scale=scale, k=k)
+        finally:
+            self.train(was)
+        if not return_index:
+            return x
+        return x, self._index(info)
+
+    def _index(self, info):
+        if self.cfg.prior == "gmm" or self.cfg.name == "mmgan_encoder":
+            return info["k"]
+        if info.get("y") is not None:
+            return info["y"]
+        return info.get("index")
+
+    def num_params(self):
+        """Generator parameters without the shared body B_s (prior + head), as in the
+        HMoG paper's Fig. 9 x-axis."""
+        return sum(p.numel() for m in (self.prior, self.head) for p in m.parameters())
+
+    def g_parameters(self):
+        mods = [self.prior, self.head, self.body] + ([self.encoder] if self.encoder is not None else [])
+        return [p for m in mods for p in m.parameters()]
+
+    # ---- losses -----------------------------------------------------------------------
+    def d_loss(self, x_real, y_real=None):
+        """Discriminator / critic loss on one real batch; G runs under no_grad."""
+        c = self.cfg
+        with torch.no_grad():
+            x_fake, info = self._fake(x_real.shape[0], x_real)
+        r, r_aux = self.disc(x_real)
+        f, f_aux = self.disc(x_fake)
+        if c.loss == "wgan_gp":
+            gp = L.gradient_penalty(lambda x: self.disc(x)[0], x_real, x_fake)
+            return L.d_wgan_gp(r, f, gp, c.lam)
+        if c.loss in ("supervised_mm", "acgan") and y_real is None:
+            raise ValueError(f"model {c.name!r} is supervised: fit it with (x, y) data")
+        return {
+            "nonsaturating": lambda: L.d_nonsaturating(r, f),
+            "relativistic": lambda: L.d_relativistic(r, f),
+            "madgan": lambda: L.d_madgan(r, f, info["index"]),
+            "mgan": lambda: L.d_mgan(r, f, f_aux, info["index"]),
+            "supervised_mm": lambda: L.d_supervised_mm(r, y_real, f),
+            "acgan": lambda: L.d_acgan(r, f, r_aux, y_real, f_aux, info["y"]),
+        }[c.loss]()
+
+    def g_loss(self, x_real, y_real=None, n=None):
+        """Generator loss for a fake batch of n (default cfg.g_batch_size)."""
+        c = self.cfg
+        n = n or c.g_batch_size
+        if c.name == "mmgan_encoder":
+            return self._g_loss_encoder(x_real)
+        x_fake, info = self._fake(n)
+        f, f_aux = self.disc(x_fake)
+        if c.head == "gated":
+            self.head.step += 1
+            bal = c.balance * self.head.tau / self.head.tau0 * self.head.balance_loss()
+            return L.g_nonsaturating(f) + bal
+        return {
+            "nonsaturating": lambda: L.g_nonsaturating(f),
+            "wgan_gp": lambda: L.g_wgan(f),
+            "madgan": lambda: L.g_madgan(f),
+            "mgan": lambda: L.g_mgan(f, f_aux, info["index"], c.beta),
+            "supervised_mm": lambda: L.g_supervised_mm(f, info["k"], self.mapping),
+            "acgan": lambda: L.g_acgan(f, f_aux, info["y"]),
+        }[c.loss]()
+
+    def _g_loss_encoder(self, x_real):
+        """Slides 004 Algorithm 1 l.11: relativistic G loss on x_f = G(z, E(x_r)) plus
+        α·(−log p_E(y^p | x_f^p)) for x_f^p = G(z, y^p), y^p ~ Cat(K, 1/K)."""
+        c = self.cfg
+        x_fake, _ = self._fake(x_real.shape[0], x_real)
+        r, f = self.disc(x_real)[0], self.disc(x_fake)[0]
+        x_p, info = self._fake(x_real.shape[0])
+        return L.g_relativistic(r, f) + L.encoder_term(self.encoder(x_p)[0], info["k"], c.alpha)
+
+    # ---- persistence ------------------------------------------------------------------
+    def config_dict(self):
+        d = asdict(self.cfg)
+        d["data_shape"], d["betas"] = list(d["data_shape"]), list(d["betas"])
+        return d
+
+    def save(self, path):
+        """Atomically write {config, state} (temporary file, then rename)."""
+        save_atomic({"config": self.config_dict(), "state": self.state_dict()}, path)
+
+
+def save_atomic(obj, path):
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def build(name, data_shape, seed=0, **kw):
+    """Build a model of SPEC §3 by name.  data_shape: (2,) for toys, (C, H, W) for images.
+    Any Config field may be overridden, e.g. build("hmog", (2,), depth=4, prior="gmm")."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+    known = {f.name for f in fields(Config)}
+    bad = set(kw) - known
+    if bad:
+        raise ValueError(f"unknown option(s) {sorted(bad)} for build(); valid: {sorted(known)}")
+    opts = dict(MODELS[name])
+    if len(tuple(data_shape)) == 1:
+        opts.update(_toy_defaults(name))
+    opts.update(kw)
+    cfg = Config(name=name, data_shape=tuple(data_shape), seed=seed, **opts)
+    torch.manual_seed(seed)
+    return GAN(cfg)
+
+
+def from_config(config):
+    """Rebuild an (untrained) model from a config dict."""
+    cfg = dict(config)
+    return build(cfg.pop("name"), cfg.pop("data_shape"), **cfg)
+
+
+def load(path, map_location="cpu"):
+    """Load a model saved by ``GAN.save`` or a training checkpoint (weights_only=True)."""
+    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    model = from_config(ckpt["config"])
+    model.load_state_dict(ckpt["state"] if "state" in ckpt else ckpt["model"])
+    return model

@@ -1,0 +1,174 @@
+"""Generator heads z [B, d] -> h [B, |h|] (SPEC §2).
+
+All mixture heads share one trick: the leaves are linear, so
+
+    Σ_k π_k (W_k z + b_k) = (π ⊗ [z, 1]) · [W_1; b_1; …; W_K; b_K]
+
+is ONE matrix product of (B × K(d+1)) by (K(d+1) × |h|), whatever π is (soft tree
+probabilities, a softmax, a one-hot choice). ``mix_linear`` implements it.
+Heads with gates expose ``gates(z) -> [B, K]`` whose rows sum to 1.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def mix_linear(pi, z, weight):
+    """h = Σ_k π_k (W_k z + b_k).  pi [B,K], z [B,d], weight [K(d+1), |h|] -> [B, |h|]."""
+    z1 = F.pad(z, (0, 1), value=1.0)                      # [B, d+1]
+    return (pi[:, :, None] * z1[:, None, :]).flatten(1) @ weight
+
+
+def _leaf_weight(K, d, h):
+    """K stacked linear leaves [K(d+1), |h|]; W ~ N(0, 0.02) as DCGAN, b = 0."""
+    w = torch.randn(K, d + 1, h) * 0.02
+    w[:, -1] = 0
+    return nn.Parameter(w.reshape(K * (d + 1), h))
+
+
+class Linear(nn.Module):
+    """FC baseline head: h = W z + b (one global generator)."""
+
+    def __init__(self, d, h):
+        super().__init__()
+        self.fc = nn.Linear(d, h)
+        nn.init.normal_(self.fc.weight, 0, 0.02)
+        nn.init.zeros_(self.fc.bias)
+        self.K = 1
+
+    def forward(self, z):
+        return self.fc(z)
+
+
+class SoftTree(nn.Module):
+    """HMoG head: a complete soft tree of `depth` levels and `arity` children (eq. 5–7).
+
+    Internal node m: P(child j | m, z) = σ(v_m·z + v_m0) for j = left (1 − σ for right)
+    when arity == 2, softmax_j(v_mj·z + v_mj0) when arity > 2.  A leaf's probability is
+    the product of the gates on its path; h = Σ_leaves P(leaf|z) (W_leaf z + b_leaf).
+    Nodes are numbered breadth-first; all gate logits come from one matmul, and the
+    path products are formed one level at a time (depth ≤ 8 steps, no loop over nodes).
+    """
+
+    def __init__(self, d, h, depth=3, arity=2):
+        super().__init__()
+        if not 1 <= int(depth) <= 8:
+            raise ValueError(f"tree depth must be between 1 and 8, got {depth}")
+        if int(arity) < 2:
+            raise ValueError(f"tree arity must be >= 2, got {arity}")
+        self.depth, self.arity = int(depth), int(arity)
+        self.K = self.arity ** self.depth
+        self.n_internal = (self.K - 1) // (self.arity - 1)
+        out = 1 if self.arity == 2 else self.arity        # logits per internal node
+        self.gate = nn.Linear(d, self.n_internal * out)
+        nn.init.normal_(self.gate.weight, 0, 1.0 / math.sqrt(d))   # gates start localised, not all 1/2
+        nn.init.zeros_(self.gate.bias)
+        self.leaves = _leaf_weight(self.K, d, h)
+
+    def child_probs(self, z):
+        """P(child | node, z) for every internal node: [B, n_internal, arity]."""
+        logits = self.gate(z).view(z.shape[0], self.n_internal, -1)
+        if self.arity == 2:
+            left = torch.sigmoid(logits)
+            return torch.cat([left, 1 - left], 2)
+        return logits.softmax(2)
+
+    def node_probs(self, z):
+        """Path probability of every node, level by level: list of [B, arity**l], l=0..depth."""
+        cp = self.child_probs(z)
+        levels, start = [torch.ones(z.shape[0], 1, device=z.device, dtype=z.dtype)], 0
+        for l in range(self.depth):
+            n = self.arity ** l
+            p = levels[-1][:, :, None] * cp[:, start:start + n]   # [B, n, arity]
+            levels.append(p.flatten(1))
+            start += n
+        return levels
+
+    def gates(self, z):
+        """Leaf probabilities P(leaf | z): [B, K], rows sum to 1."""
+        return self.node_probs(z)[-1]
+
+    def forward(self, z):
+        return mix_linear(self.gates(z), z, self.leaves)
+
+
+class SoftMixture(SoftTree):
+    """MoG head: a softmax gate over K linear leaves from z alone (a depth-1 tree)."""
+
+    def __init__(self, d, h, K=8):
+        if int(K) < 2:
+            raise ValueError(f"number of generators K must be >= 2, got {K}")
+        super().__init__(d, h, depth=1, arity=K)
+
+
+class MultiHead(nn.Module):
+    """MADGAN / MGAN head: K linear generators sharing the body; each sample is made by
+    one generator drawn uniformly (or the given `index`). Returns h and the index."""
+
+    def __init__(self, d, h, K=8):
+        super().__init__()
+        if int(K) < 1:
+            raise ValueError(f"number of generators K must be >= 1, got {K}")
+        self.K = int(K)
+        self.leaves = _leaf_weight(self.K, d, h)
+
+    def forward(self, z, index=None):
+        if index is None:
+            index = torch.randint(self.K, (z.shape[0],), device=z.device)
+        onehot = F.one_hot(index, self.K).to(z.dtype)
+        return mix_linear(onehot, z, self.leaves), index
+
+
+class GatedHead(nn.Module):
+    """MEGAN head (Park et al. 2018): K generators all run for every sample; a gating
+    network sees [z, f_1..f_K], f_k = P(relu(h_k)) a shared projection of generator k's
+    features, and picks ONE generator by straight-through Gumbel-softmax:
+
+        g = onehot(argmax(logits + Gumbel)/τ)  forward,  ∇ of softmax((logits+G)/τ) backward
+        τ = max(τ0 · exp(−rate · step), τ_min)
+
+    ``balance_loss()`` is the load-balancing term: MSE of the batch's mean gate usage
+    to uniform 1/K.  In eval mode the choice is argmax(logits), without noise.
+    """
+
+    def __init__(self, d, h, K=8, proj=16, tau0=1.0, rate=1e-4, tau_min=0.01):
+        super().__init__()
+        if int(K) < 1:
+            raise ValueError(f"number of generators K must be >= 1, got {K}")
+        self.K, self.tau0, self.rate, self.tau_min = int(K), tau0, rate, tau_min
+        self.leaves = _leaf_weight(self.K, d, h)
+        self.proj = nn.Linear(h, proj)
+        self.gate = nn.Sequential(nn.Linear(d + K * proj, 64), nn.ReLU(), nn.Linear(64, K))
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self._usage = None
+
+    @property
+    def tau(self):
+        return max(self.tau0 * math.exp(-self.rate * int(self.step)), self.tau_min)
+
+    def logits(self, z):
+        """Gate logits [B, K] and every generator's output h_k [B, K, |h|]."""
+        W = self.leaves.view(self.K, -1, self.leaves.shape[1])          # [K, d+1, h]
+        hk = torch.einsum("bd,kdh->bkh", F.pad(z, (0, 1), value=1.0), W)
+        f = self.proj(F.relu(hk)).flatten(1)                             # [B, K*proj]
+        return self.gate(torch.cat([z, f], 1)), hk
+
+    def gates(self, z):
+        return self.logits(z)[0].softmax(1)
+
+    def forward(self, z):
+        logits, hk = self.logits(z)
+        if self.training:
+            g = F.gumbel_softmax(logits, tau=self.tau, hard=True)
+            self._usage = logits.softmax(1).mean(0)
+        else:
+            g = F.one_hot(logits.argmax(1), self.K).to(z.dtype)
+        return torch.einsum("bk,bkh->bh", g, hk), g.argmax(1)
+
+    def balance_loss(self):
+        """(1/K) Σ_k (mean_b p_k − 1/K)²  of the last training forward pass."""
+        if self._usage is None:
+            return torch.zeros(())
+        return (self._usage - 1.0 / self.K).pow(2).mean()
