@@ -1,0 +1,37 @@
+"""Notebooks are tests: papermill runs each one with its quick parameters (one test per
+notebook, failing on any cell error and naming the failing cell).  pytest --nbval-lax
+also collects notebooks/*.ipynb (see pyproject's testpaths)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from mixgan.notebook import NOTEBOOKS, run
+
+NBS = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert any(p.name.startswith("00_quickstart") for p in NBS)
+
+
+@pytest.mark.parametrize("nb", NBS, ids=[p.stem for p in NBS])
+def test_notebook_stored_clean(nb):
+    """Stored without outputs; first code cell tagged 'parameters' with QUICK and OUT_DIR."""
+    cells = json.loads(nb.read_text())["cells"]
+    dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    assert not dirty, f"{nb.name}: cells {dirty} hold outputs; clear them (python scripts/clean_notebooks.py)"
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert "parameters" in code[0]["metadata"].get("tags", []), f"{nb.name}: first code cell must be tagged 'parameters'"
+    src = "".join(code[0]["source"])
+    assert "QUICK" in src and "OUT_DIR" in src, f"{nb.name}: parameters cell must define QUICK and OUT_DIR"
+
+
+@pytest.mark.parametrize("nb", NBS, ids=[p.stem for p in NBS])
+def test_notebook_runs(nb, tmp_path):
+    import papermill as pm
+    try:
+        out = run(nb, tmp_path)
+    except pm.PapermillExecutionError as e:
+        pytest.fail(f"{nb.name}: cell {e.exec_count} raised {e.ename}: {e.evalue}", pytrace=False)
+    assert out.exists()
