@@ -1,0 +1,192 @@
+"""Interpretability and clustering targets (issue #6) -> results/analysis/, numbers in BENCHMARKS.md.
+
+    python benchmarks/analysis_targets.py cluster [--full]   # seed 003 Algorithm 2 on MNIST vs k-means
+    python benchmarks/analysis_targets.py tree    [--full]   # HMoG (depth 4) vs MoG (K=16): block mass, tree figure
+    python benchmarks/analysis_targets.py sigma   [--full]   # σ trade-off (q, d) of MM-GAN vs GAN on MNIST
+    python benchmarks/analysis_targets.py show               # print what results/analysis holds, check targets
+
+Targets: (1) MNIST clustering ACC ≥ 0.95 with the full settings (a GPU run; the CPU setting is
+what a shared 2-core machine affords in ~15 min and must beat k-means); (2) the depth-4 HMoG's
+gating correlation matrix has more positive mass in its 2×2 and 4×4 diagonal blocks than MoG's.
+CPU settings are the defaults; `--full` switches to the paper-scale ones; `--steps` overrides.
+Every run writes <name>.json (settings, command, wall time, numbers) and its figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+from mixgan import analysis as A  # noqa: E402
+from mixgan import data, metrics, models, plots, train  # noqa: E402
+
+OUT = ROOT / "results" / "analysis"
+# MM-GAN for clustering: the paper's d = 100, c = 0.1, σ = 0.15, b_D = 64, b_G = 128, lr 2e-4.
+# (c = 1 makes the Gaussians far apart relative to their spread: the generator then ignores the
+# within-Gaussian noise and draws one image per Gaussian; see BENCHMARKS.md.)
+CLUSTER = dict(quick=dict(base=4, c=0.1, steps=2, M=20, clf_epochs=1, n_cluster=300),
+               cpu=dict(base=16, c=0.1, steps=1000, M=1000, clf_epochs=2, n_cluster=10_000),
+               full=dict(base=64, c=0.1, steps=20_000, M=5000, clf_epochs=5, n_cluster=60_000))
+TREE = dict(quick=dict(base=2, steps=2, batch_size=16, n=200),
+            cpu=dict(base=8, steps=200, batch_size=64, n=10_000),
+            full=dict(base=64, steps=50_000, batch_size=128, n=10_000))
+SIGMA = dict(quick=dict(n=20, seeds=2, n_train_feats=200),
+             cpu=dict(n=500, seeds=3, n_train_feats=10_000), full=dict(n=2000, seeds=5, n_train_feats=60_000))
+
+
+def dump(name, obj):
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(obj, indent=1) + "\n")
+    print(f"wrote {OUT / name}.json")
+
+
+def save_fig(fig, name):
+    fig.savefig(OUT / name, dpi=110, bbox_inches="tight")
+    print(f"wrote {OUT / name}")
+
+
+def mnist():
+    return data.load_tensors("mnist", train=True, size=32)
+
+
+def cluster(s, a):
+    """Train an unsupervised MM-GAN (K = 10) on MNIST, cluster with Algorithm 2, compare k-means."""
+    x, y = mnist()
+    t0 = time.perf_counter()
+    model = models.build("mmgan_static", (1, 32, 32), K=10, base=s["base"], c=s["c"], seed=a.seed)
+    train.fit(model, x, steps=s["steps"], seed=a.seed, device=a.device, progress=a.progress)
+    t_train = time.perf_counter() - t0
+    xc, yc = x[:s["n_cluster"]], y[:s["n_cluster"]]
+    pred, _ = A.gan_cluster(model, xc, M=s["M"], epochs=s["clf_epochs"], seed=a.seed, device=a.device)
+    gan = A.cluster_scores(yc, pred)
+    t1 = time.perf_counter()
+    km = A.cluster_scores(yc, A.kmeans_baseline(xc, 10, seed=a.seed, n_init=3))
+    t_km = time.perf_counter() - t1
+    model.cpu().save(OUT / f"mmgan_mnist_{a.setting}.pt")
+    save_fig(plots.image_rows(A.component_samples(model, 10)[0].view(10, 10, 1, 32, 32),
+                              labels=[f"k={k}" for k in range(10)], title="MM-GAN: 10 samples per latent Gaussian"),
+             f"cluster_components_{a.setting}.png")
+    res = dict(setting=a.setting, settings=s, seed=a.seed, dataset="mnist", n_clustered=len(xc),
+               mmgan=gan, kmeans=km, train_seconds=round(t_train, 1), kmeans_seconds=round(t_km, 1),
+               paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == "mnist"])
+    print(f"MM-GAN (Algorithm 2): ACC {gan['acc']:.4f}  NMI {gan['nmi']:.4f}   "
+          f"k-means: ACC {km['acc']:.4f}  NMI {km['nmi']:.4f}")
+    return res
+
+
+def tree(s, a):
+    """HMoG (depth 4) and MoG (K = 16) on MNIST: block mass of the gating correlations, tree figure."""
+    x, _ = mnist()
+    res, corrs = dict(setting=a.setting, settings=s, seed=a.seed, dataset="mnist", models={}), {}
+    for name, kw in (("MoG", dict(K=16)), ("HMoG", dict(depth=4))):
+        model = models.build(name.lower(), (1, 32, 32), base=s["base"], seed=a.seed, **kw)
+        init = A.gating_correlation(model, s["n"], seed=1)
+        t0 = time.perf_counter()
+        train.fit(model, x, steps=s["steps"], seed=a.seed, device=a.device, batch_size=s["batch_size"],
+                  progress=a.progress)
+        model.cpu()
+        c = A.gating_correlation(model, s["n"], seed=1)
+        corrs[name] = c
+        np.save(OUT / f"corr_{name.lower()}_{a.setting}.npy", c)
+        res["models"][name] = dict(train_seconds=round(time.perf_counter() - t0, 1),
+                                   block_mass=A.block_mass_table({"trained": c, "init": init}),
+                                   leaf_usage=A.leaf_probs(model, s["n"], seed=1).mean(0).tolist())
+        summary = A.tree_summary(model, n=s["n"], top=5, seed=2)
+        A.save_summary(summary, OUT / f"tree_{name.lower()}_{a.setting}.pt")
+        save_fig(plots.tree_figure(summary, title=f"{name} on MNIST after {s['steps']} steps"),
+                 f"tree_{name.lower()}_{a.setting}.png")
+    save_fig(plots.correlation_heatmaps(corrs), f"corr_{a.setting}.png")
+    for name in corrs:
+        for r in res["models"][name]["block_mass"]:
+            print(f"{name:5s} {r['model']:7s} {r['block']}x{r['block']} block mass {r['ratio']:.3f} "
+                  f"(chance {r['chance']:.3f})")
+    return res
+
+
+def sigma(s, a):
+    """σ trade-off on MNIST: the MM-GAN of `cluster` against a GAN trained the same way."""
+    x, y = mnist()
+    ck = OUT / f"mmgan_mnist_{a.setting}.pt"
+    if not ck.exists():
+        raise SystemExit(f"{ck} missing: run `analysis_targets.py cluster` first")
+    mm = models.load(ck)
+    st = CLUSTER[a.setting]
+    t0 = time.perf_counter()
+    gan = models.build("gan", (1, 32, 32), base=st["base"], seed=a.seed)
+    train.fit(gan, x, steps=st["steps"], seed=a.seed, device=a.device, progress=a.progress)
+    gan.cpu().save(OUT / f"gan_mnist_{a.setting}.pt")
+    t_train = time.perf_counter() - t0
+    clf = (metrics.train_domain_classifier(x[:500], y[:500], epochs=1, progress=False) if a.quick
+           else metrics.DomainClassifier.pretrained("mnist"))
+    feats = clf.features(x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:s["n_train_feats"]]])
+    score = A.image_scorer(clf, feats)
+    rows = []
+    for seed in range(s["seeds"]):
+        rows += [dict(r, run=seed) for r in A.sigma_tradeoff({"MM-GAN": mm, "GAN": gan}, score, n=s["n"], seed=seed)]
+    trunc = {name: A.truncation_scores(m, score, n=s["n"]) for name, m in (("MM-GAN", mm), ("GAN", gan))}
+    save_fig(plots.sigma_tradeoff_plot(rows, title=f"MNIST, error bars: SEM over {s['seeds']} sampling seeds"),
+             f"sigma_mnist_{a.setting}.png")
+    return dict(setting=a.setting, settings=s, models=dict(mmgan=str(ck.name), gan_steps=st["steps"]),
+                gan_train_seconds=round(t_train, 1), extractor=clf.name, rows=rows, truncation=trunc)
+
+
+def show(_s, _a):
+    """Print the stored results and check the targets."""
+    for f in sorted(OUT.glob("*.json")):
+        r = json.loads(f.read_text())
+        print(f"\n{f.name}: {r.get('command', '')}  ({r.get('wall_seconds', '?')} s)")
+        if "mmgan" in r and isinstance(r["mmgan"], dict) and "acc" in r["mmgan"]:
+            m, k = r["mmgan"], r["kmeans"]
+            print(f"  MM-GAN ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | k-means ACC {k['acc']:.4f} NMI {k['nmi']:.4f}"
+                  f" | beats k-means: {m['acc'] > k['acc']} | ACC ≥ 0.95: {m['acc'] >= 0.95}")
+        if "models" in r and "HMoG" in r.get("models", {}):
+            bm = {n: {(x["model"], x["block"]): x["ratio"] for x in v["block_mass"]} for n, v in r["models"].items()}
+            for b in (2, 4):
+                h, m = bm["HMoG"][("trained", b)], bm["MoG"][("trained", b)]
+                print(f"  {b}x{b}: HMoG {h:.3f} vs MoG {m:.3f} -> HMoG more block mass: {h > m}")
+
+
+def main(argv=None):
+    global OUT
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["cluster", "tree", "sigma", "show"])
+    ap.add_argument("--full", action="store_true", help="paper-scale settings (meant for a GPU)")
+    ap.add_argument("--quick", action="store_true", help="dry run with tiny settings (checks the pipeline)")
+    ap.add_argument("--out", default=str(OUT), help="where results go (default results/analysis)")
+    ap.add_argument("--steps", type=int, help="override the number of generator steps")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the machine is shared)")
+    ap.add_argument("--progress", action="store_true")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    OUT = Path(a.out)
+    a.setting = "full" if a.full else "quick" if a.quick else "cpu"
+    table = dict(cluster=CLUSTER, tree=TREE, sigma=SIGMA).get(a.what, {})
+    s = dict(table.get(a.setting, {}))
+    if a.steps:
+        s["steps"] = a.steps
+    OUT.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    res = globals()[a.what](s, a)
+    if res is not None:
+        res["command"] = "python benchmarks/analysis_targets.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        res["wall_seconds"] = round(time.perf_counter() - t0, 1)
+        res["device"] = str(train.pick_device(a.device))
+        res["torch_threads"] = a.threads
+        dump(f"{a.what}_mnist_{a.setting}", res)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The GPU measurements of issues #3 / #4 (not run in the CPU-only session that wrote this).
+# From the repository root on a CUDA machine:
+#
+#   bash benchmarks/gpu_run.sh              # everything below, in order (hours)
+#   STEPS_ONLY=1 bash benchmarks/gpu_run.sh # only the speed / memory benchmarks (minutes)
+#
+# Writes results/step_time_gpu.json, results/head_speed_gpu.json and, per training run, the
+# small files of runs/<name>/ (metrics.json, history.json, config.json, samples.png,
+# loss_curves.png) to results/<name>/, which notebook 03 shows.  Checkpoints stay in runs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+export MIXGAN_MIRROR=${MIXGAN_MIRROR:-/work/shared/data}
+
+publish() {  # publish runs/NAME -> results/NAME (small files only)
+    mkdir -p "results/$1"
+    for f in metrics.json history.json config.json samples.png loss_curves.png; do
+        [ -f "runs/$1/$f" ] && cp "runs/$1/$f" "results/$1/"
+    done
+}
+
+# 1. seconds per generator iteration (batch 128, 5 critic steps, MNIST-32) and peak memory
+$PY benchmarks/step_time.py --rounds 3 --warmup 5 --iters 20 --json results/step_time_gpu.json
+$PY benchmarks/head_speed.py --reps 200 --json results/head_speed_gpu.json
+[ "${STEPS_ONLY:-0}" = 1 ] && exit 0
+
+# 2. HMoG depth 4 on MNIST until the domain FID stops improving: FID on 5,000 samples every
+#    1,000 steps, stop after 5 evaluations without a new best (best weights: runs/hmog_d4_mnist/best.pt)
+$PY -m mixgan.train --model hmog --data mnist --depth 4 --steps 200000 --eval-every 1000 --eval-samples 5000 \
+    --patience 5 --checkpoint-every 1000 --sample-every 1000 --out runs/hmog_d4_mnist \
+    $( [ -f runs/hmog_d4_mnist/ckpt.pt ] && echo --resume )
+publish hmog_d4_mnist
+
+# 3. the paper's setting (HMoG depth 5, MoG K=32, FC; base 64, 250 epochs) on MNIST and Fashion-MNIST
+for data in mnist fashion; do
+    for spec in "hmog --depth 5" "mog --K 32" "fc"; do
+        name="${spec%% *}_${data}"
+        $PY -m mixgan.train --model $spec --data $data --epochs 250 --checkpoint-every 2000 --sample-every 2000 \
+            --out "runs/$name" $( [ -f "runs/$name/ckpt.pt" ] && echo --resume )
+        publish "$name"
+    done
+done

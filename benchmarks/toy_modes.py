@@ -1,0 +1,138 @@
+"""Toy mode coverage (issue #3): modes, high-quality %, KL and NLL per model, toy and seed.
+
+    python benchmarks/toy_modes.py                       # the BENCHMARKS.md run (long, CPU)
+    python benchmarks/toy_modes.py --toys hmog5 --models hmog,fc --seeds 0
+    python benchmarks/toy_modes.py --steps grid25=6000   # per-toy step counts
+    python benchmarks/toy_modes.py --quick               # seconds: a dry run for the tests
+
+Each run trains one model with the toy defaults of ``models._toy_defaults`` on one thread
+(``toys.train_toy``) and scores 2,500 samples with ``metrics.toy_scores`` (PacGAN / VEEGAN
+protocol: a sample is high quality within 3σ of a mode; a mode is covered when it has one).
+Rows are appended to --out (JSON) as they finish, so a long run can be watched and resumed
+(--resume skips rows already there).  The summary is mean ± std over seeds, and the
+target of issue #3 is checked: HMoG of depth 3 covers 5/5 modes of hmog5 and >= 24/25 of
+grid25 with >= 90 % high-quality samples, in every seed.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from mixgan import toys  # noqa: E402
+
+MODELS = ("fc", "mog", "hmog", "madgan", "mgan", "megan")
+STEPS = {"hmog5": 2000, "ring8": 3000, "grid25": 3000}
+TARGET = {"hmog5": 5, "grid25": 24}          # min modes for HMoG, with HQ >= 0.9
+REFERENCE = {"ring8": "PacGAN4 7.8 / 95.9 %, VEEGAN 8 / 52.9 %",
+             "grid25": "PacGAN4 24.8 / 93.6 %, VEEGAN 24.6 / 40 %"}
+
+
+def parse_steps(spec, toys_):
+    """'3000' -> every toy 3000; 'grid25=6000,hmog5=1000' -> per toy (others default)."""
+    steps = {t: STEPS.get(t, 2000) for t in toys_}
+    for part in filter(None, (spec or "").split(",")):
+        if "=" in part:
+            t, v = part.split("=")
+            steps[t] = int(v)
+        else:
+            steps = {t: int(part) for t in toys_}
+    return steps
+
+
+def run(models, toys_, seeds, steps, out=None, resume=False, log=print):
+    """Train and score every (toy, model, seed); returns the list of row dicts."""
+    rows = []
+    if resume and out and os.path.exists(out):
+        rows = json.load(open(out))["rows"]
+    done = {(r["toy"], r["model"], r["seed"]) for r in rows}
+    for toy in toys_:
+        for name in models:
+            for seed in seeds:
+                if (toy, name, seed) in done:
+                    continue
+                t = time.process_time()
+                model, h = toys.train_toy(name, toy, steps[toy], seed=seed)
+                s = toys.score(model, h["spec"], n=2500, seed=1000 + seed)
+                row = dict(model=name, toy=toy, seed=seed, steps=steps[toy], wall_s=h["time_s"],
+                           cpu_s=time.process_time() - t, **s)
+                rows.append(row)
+                log(f"{toy:7s} {name:14s} seed {seed}: {s['modes']:2d} modes, "
+                    f"HQ {100 * s['high_quality']:5.1f} %, KL {s['kl']:.3f}, NLL {s['nll']:8.2f}  "
+                    f"({row['cpu_s']:.0f} s CPU, {row['wall_s']:.0f} s wall)")
+                if out:
+                    save(rows, out)
+    return rows
+
+
+def save(rows, out):
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out + ".tmp", "w") as f:
+        json.dump({"rows": rows, "summary": toys.summarize(rows)}, f, indent=1)
+    os.replace(out + ".tmp", out)
+
+
+def table(rows):
+    """Markdown table: mean ± std over seeds per toy and model."""
+    lines = ["| toy | model | steps | seeds | modes | HQ % | KL | NLL | CPU s / run |",
+             "| --- | --- | ---: | ---: | --- | --- | --- | --- | ---: |"]
+    cpu = {}
+    for r in rows:
+        cpu.setdefault((r["model"], r["toy"]), []).append((r["cpu_s"], r["steps"]))
+    for s in toys.summarize(rows):
+        c = cpu[(s["model"], s["toy"])]
+        lines.append(
+            f"| {s['toy']} | {s['model']} | {c[0][1]} | {s['n']} | {s['modes_mean']:.1f} ± {s['modes_std']:.1f} | "
+            f"{100 * s['high_quality_mean']:.1f} ± {100 * s['high_quality_std']:.1f} | "
+            f"{s['kl_mean']:.3f} ± {s['kl_std']:.3f} | {s['nll_mean']:.2f} ± {s['nll_std']:.2f} | "
+            f"{sum(x for x, _ in c) / len(c):.0f} |")
+    return "\n".join(lines)
+
+
+def check_target(rows):
+    """Lines saying, per toy of TARGET, whether HMoG met it in every seed."""
+    out = []
+    for toy, need in TARGET.items():
+        rs = [r for r in rows if r["model"] == "hmog" and r["toy"] == toy]
+        if not rs:
+            continue
+        ok = all(r["modes"] >= need and r["high_quality"] >= 0.9 for r in rs)
+        per = ", ".join(f"seed {r['seed']}: {r['modes']} / {100 * r['high_quality']:.1f} %" for r in rs)
+        out.append(f"target hmog on {toy} (>= {need} modes, >= 90 % HQ, every seed): "
+                   f"{'MET' if ok else 'MISSED'} ({per})")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--toys", default="hmog5,grid25")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--steps", default=None, help="N or toy=N,... (default %s)" % STEPS)
+    ap.add_argument("--out", "--json", default="results/toy_modes.json")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="tiny dry run: 2 models, 1 seed, 5 steps")
+    a = ap.parse_args(argv)
+    models, toys_ = a.models.split(","), a.toys.split(",")
+    seeds = [int(s) for s in a.seeds.split(",")]
+    steps = parse_steps(a.steps, toys_)
+    if a.quick:
+        models, toys_, seeds, steps = ["hmog", "fc"], ["hmog5"], [0], {"hmog5": 5}
+    print(f"models {models}, toys {toys_}, seeds {seeds}, steps {steps}", flush=True)
+    rows = run(models, toys_, seeds, steps, a.out, a.resume, log=lambda s: print(s, flush=True))
+    print()
+    print(table(rows))
+    for t, ref in REFERENCE.items():
+        if t in toys_:
+            print(f"published ({t}, modes / HQ): {ref}")
+    for line in check_target(rows):
+        print(line)
+    if a.out:
+        print(f"rows written to {a.out}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

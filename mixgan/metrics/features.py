@@ -1,0 +1,362 @@
+"""Feature extractors for the metrics: a small domain classifier and the standard FID InceptionV3.
+
+Both expose the same small interface, so every score can name what it was computed with:
+
+    ext.name                  # e.g. "domain-mnist-32px-seed0" or "inception-v3-pool3"
+    ext.features(x) -> [n, D] # penultimate layer (128-d) / pool3 (2048-d)
+    ext.probs(x)    -> [n, C] # softmax class probabilities (10 / 1008 classes)
+
+x is an image batch [n, C, H, W] in [-1, 1] (the range of `mixgan.data`); both methods run in
+batches under `torch.no_grad()` and return CPU float32 tensors.
+
+`DomainClassifier.pretrained(name)` looks for trained weights in `results/feature_nets/`
+(shipped with the repository, read-only), then in the cache `<data root>/cache/` (data root =
+$MIXGAN_DATA or `<repo>/data`), and otherwise trains on the dataset's labels and caches them.
+`InceptionFeatures` never downloads: it needs the weights file on disk (see `inception_weights`).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+REPO = Path(__file__).resolve().parents[2]
+#: read-only weights shipped with the repository (looked at first)
+SHIPPED_DIR = REPO / "results" / "feature_nets"
+#: the FID Inception weights, as torch-fidelity and pytorch-fid name them in the torch hub cache
+INCEPTION_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
+
+
+def cache_dir() -> Path:
+    """`$MIXGAN_DATA/cache`, else `<repo>/data/cache` (not created here)."""
+    root = os.environ.get("MIXGAN_DATA")
+    return (Path(root).expanduser() if root else REPO / "data") / "cache"
+
+
+def _device(device=None) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def _batched(fn, x: Tensor, batch_size: int, device) -> Tensor:
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(x), batch_size):
+            out.append(fn(x[s:s + batch_size].to(device)).float().cpu())
+    return torch.cat(out) if out else torch.empty(0)
+
+
+# ----------------------------------------------------------------------------- domain classifier
+
+
+class DomainClassifier(nn.Module):
+    """A small CNN trained on the GAN's own dataset, used as a feature extractor ("domain FID").
+
+        [C, S, S] → conv3×3(w1)+BN+ReLU → maxpool2 → conv3×3(w2)+BN+ReLU → maxpool2
+                  → conv3×3(w3)+BN+ReLU → avgpool to 4×4 → dropout → fc(16·w3 → 128)+ReLU
+                  → dropout → fc(128 → N)                 widths (w1, w2, w3) = (16, 32, 64)
+
+    `features(x)` is the 128-d penultimate activation (after ReLU), `probs(x)` the softmax.
+    With the default widths: 0.16 M parameters (0.6 MB), ~25–35 s per MNIST epoch on 2 CPU
+    cores; ≥ 99 % test accuracy on MNIST and ≥ 90 % on Fashion-MNIST at 32×32 after 3 epochs
+    (measured figures in BENCHMARKS.md).
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, feat_dim: int = 128,
+                 dropout: float = 0.3, widths: tuple = (16, 32, 64), name: str = "domain"):
+        super().__init__()
+        w1, w2, w3 = (int(w) for w in widths)
+        self.config = dict(in_channels=in_channels, n_classes=n_classes, feat_dim=feat_dim, dropout=dropout,
+                           widths=[w1, w2, w3])
+        self.name = name
+
+        def block(i, o):
+            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+
+        self.conv = nn.Sequential(*block(in_channels, w1), nn.MaxPool2d(2), *block(w1, w2), nn.MaxPool2d(2),
+                                  *block(w2, w3), nn.AdaptiveAvgPool2d(4), nn.Flatten())
+        self.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(w3 * 16, feat_dim), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat_dim, n_classes))
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Penultimate features [n, feat_dim] (with gradients; for training or custom use)."""
+        return self.fc(self.conv(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits [n, N]."""
+        return self.head(self.embed(x))
+
+    def _dev(self):
+        return next(self.parameters()).device
+
+    def features(self, x: Tensor, batch_size: int = 500) -> Tensor:
+        """128-d penultimate features [n, 128] of images x [n, C, H, W] in [-1, 1] (eval, no_grad)."""
+        self.eval()
+        return _batched(self.embed, torch.as_tensor(x).float(), batch_size, self._dev())
+
+    def probs(self, x: Tensor, batch_size: int = 500) -> Tensor:
+        """Class probabilities softmax(logits) [n, N] (eval, no_grad)."""
+        self.eval()
+        return _batched(lambda b: F.softmax(self(b), 1), torch.as_tensor(x).float(), batch_size, self._dev())
+
+    def predict(self, x: Tensor, batch_size: int = 500) -> Tensor:
+        """Predicted class [n] (argmax of `probs`)."""
+        return self.probs(x, batch_size).argmax(1)
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def state(self, **meta) -> dict:
+        """What is saved: weights, constructor config, name and free-form `meta` (plain types)."""
+        return {"state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
+                "config": dict(self.config), "name": self.name, "meta": meta}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "DomainClassifier":
+        model = cls(**state["config"], name=state.get("name", "domain"))
+        model.load_state_dict(state["state_dict"])
+        model.meta = dict(state.get("meta", {}))
+        return model.eval()
+
+    @staticmethod
+    def key(name: str, size: int = 32, seed: int = 0) -> str:
+        """File name of a trained classifier: keyed by dataset, image size and seed."""
+        return f"domain-{name.lower().replace('-', '').replace('_', '')}-{size}px-seed{seed}.pt"
+
+    @classmethod
+    def pretrained(cls, name: str, seed: int = 0, size: int = 32, epochs: int = 3,
+                   device=None, progress: bool = True, root=None) -> "DomainClassifier":
+        """Load the classifier for dataset `name` at `size` px trained with `seed`, or train it.
+
+        Looks in `results/feature_nets/` (shipped), then `cache_dir()`; otherwise trains on
+        `mixgan.data.load_tensors(name, root, train=True, size=size)` for `epochs` epochs
+        (Adam, batch 128, tqdm progress), reports the test accuracy, and saves it to the cache
+        (atomic write). Files are loaded with `torch.load(weights_only=True)`.
+        """
+        fname = cls.key(name, size, seed)
+        for folder in (SHIPPED_DIR, cache_dir()):
+            f = folder / fname
+            if f.is_file():
+                return cls.from_state(torch.load(f, map_location="cpu", weights_only=True)).to(_device(device))
+        from .. import data as mdata                      # the dataset is only needed to train
+
+        x, y = mdata.load_tensors(name, root=root, train=True, size=size)
+        t0 = time.perf_counter()
+        model = train_domain_classifier(x, y, epochs=epochs, seed=seed, device=device, progress=progress,
+                                        name=f"domain-{name}-{size}px-seed{seed}")
+        seconds = time.perf_counter() - t0
+        meta = {"dataset": name, "size": size, "seed": seed, "epochs": epochs, "n_train": len(x),
+                "train_seconds": round(seconds, 1)}
+        try:
+            xt, yt = mdata.load_tensors(name, root=root, train=False, size=size)
+            meta["test_acc"] = accuracy(model, xt, yt)
+        except Exception as e:                               # e.g. a dataset without a test split
+            meta["test_acc_error"] = str(e)
+        model.meta = meta
+        save_classifier(model, cache_dir() / fname, **meta)
+        return model
+
+
+def accuracy(model, x: Tensor, y: Tensor, batch_size: int = 1000) -> float:
+    """Top-1 accuracy of `model.predict` on images x [n, C, H, W] with labels y [n]."""
+    return float((model.predict(x, batch_size) == torch.as_tensor(y)).double().mean())
+
+
+def save_classifier(model: DomainClassifier, path, **meta) -> Path:
+    """Atomically save `model.state(**meta)` to `path` (temp file in the same folder + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(model.state(**meta), tmp)
+        os.chmod(tmp, 0o644)                     # mkstemp makes 0600; these files are shareable
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, epochs: int = 3,
+                            batch_size: int = 128, lr: float = 2e-3, seed: int = 0, device=None,
+                            progress: bool = True, name: str = "domain", **arch) -> DomainClassifier:
+    """Train a `DomainClassifier` on images x [n, C, H, W] in [-1, 1] and labels y [n].
+
+    Adam (lr `lr`, cosine-decayed to 0 over all steps), cross-entropy, batch `batch_size`,
+    `epochs` passes in a seeded random order, light augmentation (random ±2 px shifts).
+    Deterministic for a given seed on CPU. `arch` goes to `DomainClassifier` (e.g. widths=...).
+    Returns the model in eval mode.
+    """
+    from tqdm.auto import tqdm
+
+    x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
+    if x.dim() != 4 or len(x) != len(y):
+        raise ValueError(f"need x [n, C, H, W] and y [n], got {tuple(x.shape)} and {tuple(y.shape)}")
+    n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+    dev = _device(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = DomainClassifier(x.shape[1], n_classes, name=name, **arch).to(dev, memory_format=torch.channels_last)
+        g = torch.Generator().manual_seed(seed)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        steps = epochs * ((len(x) + batch_size - 1) // batch_size)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+        bar = tqdm(total=steps, desc=f"training {name}", disable=not progress, leave=False)
+        model.train()
+        for _ in range(epochs):
+            perm = torch.randperm(len(x), generator=g)
+            for s in range(0, len(x), batch_size):
+                i = perm[s:s + batch_size]
+                xb = _shift(x[i], 2, g).to(dev, memory_format=torch.channels_last)
+                loss = F.cross_entropy(model(xb), y[i].to(dev))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        bar.close()
+    return model.to(memory_format=torch.contiguous_format).eval()
+
+
+def _shift(x: Tensor, pixels: int, g: torch.Generator) -> Tensor:
+    """Random integer translation by up to ±`pixels` (one shift per batch, background −1 filled)."""
+    if pixels <= 0:
+        return x
+    dx, dy = (int(v) for v in torch.randint(-pixels, pixels + 1, (2,), generator=g))
+    p = pixels
+    padded = F.pad(x, (p, p, p, p), value=-1.0)
+    h, w = x.shape[2:]
+    return padded[:, :, p + dy:p + dy + h, p + dx:p + dx + w]
+
+
+# ----------------------------------------------------------------------------- Inception
+
+
+def inception_weights(path=None) -> Path | None:
+    """Where the FID InceptionV3 weights are, or None: `path` if given, else the torch hub cache.
+
+    Looks for `<torch.hub.get_dir()>/checkpoints/` + one of INCEPTION_FILES (the file torch-fidelity
+    downloads as weights-inception-2015-12-05-6726825d.pth, or pytorch-fid's
+    pt_inception-2015-12-05-6726825d.pth: same tensors, same names). Never downloads.
+    """
+    if path is not None:
+        p = Path(path).expanduser()
+        return p if p.is_file() else None
+    ckpt = Path(torch.hub.get_dir()) / "checkpoints"
+    for f in INCEPTION_FILES:
+        if (ckpt / f).is_file():
+            return ckpt / f
+    return None
+
+
+def _missing_inception_message(path=None) -> str:
+    ckpt = Path(torch.hub.get_dir()) / "checkpoints"
+    where = f"{path} does not exist. " if path is not None else ""
+    return (f"{where}The FID InceptionV3 weights are not on this machine and mixgan never downloads them. "
+            f"Put the file {INCEPTION_FILES[0]} (torch-fidelity's release v0.2.0, ~92 MB; pytorch-fid's "
+            f"{INCEPTION_FILES[1]} works too) into {ckpt}/ or pass its path as "
+            "InceptionFeatures(weights=...). Without it use the domain classifier: "
+            "get_extractor('domain', dataset).")
+
+
+class InceptionFeatures:
+    """The standard FID InceptionV3 (TF 2015-12-05 weights) through torch-fidelity.
+
+    `features(x)` = pool3 [n, 2048] (the FID features), `probs(x)` = softmax of the 1008 logits
+    (torch-fidelity's "logits_unbiased", as its Inception Score uses). Images [n, C, H, W] in
+    [-1, 1]: grey images are repeated to 3 channels, mapped to uint8 ((x+1)·127.5, rounded) and
+    resized to 299×299 inside the network, exactly as torch-fidelity / torchmetrics do.
+
+    Raises FileNotFoundError (with where to put the file) when the weights are absent; no
+    network access is ever attempted.
+    """
+
+    name = "inception-v3-pool3"
+
+    def __init__(self, weights=None, device=None):
+        path = inception_weights(weights)
+        if path is None:
+            raise FileNotFoundError(_missing_inception_message(weights))
+        try:
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        except ImportError as e:                                # pragma: no cover
+            raise ImportError("InceptionFeatures needs torch-fidelity: pip install torch-fidelity") from e
+        # torch-fidelity loads the file with weights_only=False; check first that it holds only tensors
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or "fc.weight" not in state:
+            raise ValueError(f"{path} is not an InceptionV3 state dict (no 'fc.weight')")
+        del state
+        self.weights = path
+        self.device = _device(device)
+        self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                               feature_extractor_weights_path=str(path)).to(self.device)
+
+    @staticmethod
+    def to_uint8(x: Tensor) -> Tensor:
+        """[-1, 1] float images [n, 1|3, H, W] → uint8 RGB [n, 3, H, W]."""
+        x = torch.as_tensor(x)
+        if x.dim() != 4 or x.shape[1] not in (1, 3):
+            raise ValueError(f"images must be [n, 1 or 3, H, W], got {tuple(x.shape)}")
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+    def _both(self, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
+        feats, logits = [], []
+        with torch.no_grad():
+            for s in range(0, len(x), batch_size):
+                f, l = self.net(self.to_uint8(x[s:s + batch_size]).to(self.device))
+                feats.append(f.float().cpu())
+                logits.append(l.float().cpu())
+        return torch.cat(feats), torch.cat(logits)
+
+    def features(self, x: Tensor, batch_size: int = 100) -> Tensor:
+        """pool3 features [n, 2048]."""
+        return self._both(x, batch_size)[0]
+
+    def probs(self, x: Tensor, batch_size: int = 100) -> Tensor:
+        """softmax over the 1008 Inception logits [n, 1008]."""
+        return F.softmax(self._both(x, batch_size)[1], 1)
+
+
+# ----------------------------------------------------------------------------- choosing / reporting
+
+
+def _has_fidelity() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("torch_fidelity") is not None
+
+
+def get_extractor(kind: str = "auto", dataset: str = "mnist", device=None, weights=None, **kw):
+    """A feature extractor by kind: "inception", "domain", or "auto" (inception when its weights
+    are on disk and torch-fidelity is installed, else the domain classifier of `dataset`;
+    `kw` go to `DomainClassifier.pretrained`, e.g. size=32)."""
+    if kind not in ("auto", "inception", "domain"):
+        raise ValueError(f"kind must be 'auto', 'inception' or 'domain', got {kind!r}")
+    if kind == "inception" or (kind == "auto" and inception_weights(weights) is not None and _has_fidelity()):
+        return InceptionFeatures(weights, device=device)
+    return DomainClassifier.pretrained(dataset, device=device, **kw)
+
+
+def extractor_name(extractor) -> str:
+    return getattr(extractor, "name", type(extractor).__name__)
+
+
+def fid_report(real_x, fake_x, extractor, batch_size: int = 500) -> dict:
+    """FID of image sets real_x, fake_x [n, C, H, W] in [-1, 1] in `extractor`'s features → dict.
+
+    Returns dict(fid, extractor, dim, n_real, n_fake): every reported FID names its feature
+    extractor and its sample counts (SPEC §5). `extractor` is anything with `.features` (and a
+    `.name`), e.g. `get_extractor("auto", "mnist")`.
+    """
+    from .fid import frechet_distance
+
+    fr = extractor.features(real_x, batch_size=batch_size)
+    ff = extractor.features(fake_x, batch_size=batch_size)
+    return {"fid": frechet_distance(fr, ff), "extractor": extractor_name(extractor),
+            "dim": int(fr.shape[1]), "n_real": len(fr), "n_fake": len(ff)}

@@ -1,0 +1,37 @@
+"""The benchmark scripts run end to end with --quick (tiny shapes): every model is
+measured in its own child process, ratios and peak RSS are reported and written as JSON.
+No timing is asserted (CI machines are shared): only that the figures exist and are sane."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script, tmp_path):
+    out = tmp_path / f"{script}.json"
+    r = subprocess.run([sys.executable, f"benchmarks/{script}.py", "--quick", "--json", str(out)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout, json.loads(out.read_text())
+
+
+def test_step_time_quick(tmp_path):
+    stdout, res = _run("step_time", tmp_path)
+    r = res["results"]
+    assert set(r) == {"fc", "mog32", "hmog5", "hmog8"}
+    assert r["fc"]["ratio_to_fc"] == 1.0
+    for k, v in r.items():
+        assert v["s_per_iter"] > 0 and 0.05 < v["peak_rss_gb"] < 64 and v["iters"] == 2, k
+    assert r["hmog8"]["head_params"] > r["hmog5"]["head_params"] > r["fc"]["head_params"]
+    assert "HMoG depth 8 peak RSS" in stdout and "hmog5:" in stdout
+
+
+def test_head_speed_quick(tmp_path):
+    stdout, res = _run("head_speed", tmp_path)
+    s = res["speed"]
+    assert s["K"] == 32 and s["head_s"] > 0 and s["gemm_s"] > 0 and s["fraction"] > 0
+    assert abs(s["gflop"] - 3 * 2 * 16 * 32 * 101 * 256 / 1e9) < 1e-9
+    assert res["memory"]["model"] == "hmog8" and res["memory"]["peak_rss_gb"] > 0.05
+    assert "% of the GEMM rate" in stdout and "peak RSS" in stdout

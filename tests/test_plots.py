@@ -1,0 +1,81 @@
+"""Interpretability figures: each returns a Figure holding what it claims to draw."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from mixgan import analysis as A  # noqa: E402
+from mixgan import models, plots, widgets  # noqa: E402
+
+
+def _images(fig):
+    return [im for ax in fig.axes for im in ax.images]
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("depth,arity,top", [(2, 2, 5), (2, 3, 2)])
+def test_tree_figure_draws_every_node_and_leaf_sample(depth, arity, top):
+    model = models.build("hmog", (1, 28, 28), depth=depth, arity=arity, base=2)
+    s = A.tree_summary(model, n=200, top=top)
+    fig = plots.tree_figure(s)
+    assert isinstance(fig, Figure)
+    K = arity ** depth
+    n_nodes = sum(arity ** l for l in range(depth + 1))
+    assert len(_images(fig)) == n_nodes + K * top
+    # each node is centred under its parent: child centres average to the parent's centre
+    ims = _images(fig)[:n_nodes]
+    centres = [(im.get_extent()[0] + im.get_extent()[1]) / 2 for im in ims]
+    assert centres[0] == pytest.approx(np.mean(centres[1:1 + arity]))
+    f2 = plots.leaf_samples_figure(s, K - 1)
+    assert len(_images(f2)) == top
+
+
+def test_tree_figure_shows_rgb_images():
+    model = models.build("mog", (3, 32, 32), K=4, base=2)
+    fig = plots.tree_figure(A.tree_summary(model, n=50, top=2))
+    assert _images(fig)[0].get_array().shape == (32, 32, 3)
+
+
+def test_correlation_heatmaps_titles_carry_block_mass():
+    c = np.eye(8)
+    c[0, 1] = c[1, 0] = 0.5
+    fig = plots.correlation_heatmaps({"MoG": np.eye(8) * 0.5 + 0.5, "HMoG": c})
+    assert len(fig.axes) >= 2
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[0].startswith("MoG") and "2×2: 0.14 (0.14)" in titles[0]
+    assert "2×2: 1.00" in titles[1]
+
+
+def test_sigma_tradeoff_plot_has_error_bars():
+    rows = [dict(model=m, run=r, sigma=s, quality=1 - s / 3 + 0.01 * r, diversity=s / 3)
+            for m in ("gan", "mmgan") for r in range(3) for s in (0.5, 1.0, 2.0)]
+    fig = plots.sigma_tradeoff_plot(rows)
+    assert len(fig.axes) == 2
+    assert len(fig.axes[0].containers) == 2                       # one errorbar container per model
+    x, y = (np.asarray(v, dtype=float) for v in fig.axes[0].lines[0].get_data())
+    np.testing.assert_allclose(x, [0.5, 1.0, 2.0])
+    np.testing.assert_allclose(y, [1 - s / 3 + 0.01 for s in (0.5, 1.0, 2.0)])
+
+
+def test_image_rows_and_panels():
+    x = torch.rand(3, 4, 1, 8, 8) * 2 - 1
+    assert len(_images(plots.image_rows(x, labels=["a", "b", "c"]))) == 12
+    fig = plots.image_panels({"σ=0.5": x[0], "σ=2": x[1]}, nrow=2)
+    assert [ax.get_title() for ax in fig.axes] == ["σ=0.5", "σ=2"]
+
+
+def test_explorer_functions_run_headless():
+    mm = models.build("mmgan_static", (1, 28, 28), K=3, base=2)
+    assert isinstance(widgets.sigma_grid_figure(mm, 1.5, n=8), Figure)
+    pred = np.array([0, 1, 1, 2])
+    fig = widgets.cluster_figure(torch.zeros(4, 1, 8, 8), pred, 1)
+    assert len(_images(fig)) == 2
