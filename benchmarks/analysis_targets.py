@@ -38,9 +38,11 @@ OUT = ROOT / "results" / "analysis"
 CLUSTER = dict(quick=dict(base=4, c=0.1, steps=2, M=20, clf_epochs=1, n_cluster=300),
                cpu=dict(base=16, c=0.1, steps=1000, M=1000, clf_epochs=2, n_cluster=10_000),
                full=dict(base=64, c=0.1, steps=20_000, M=5000, clf_epochs=5, n_cluster=60_000))
-TREE = dict(quick=dict(base=2, steps=2, batch_size=16, n=200),
-            cpu=dict(base=8, steps=200, batch_size=64, n=10_000),
-            full=dict(base=64, steps=50_000, batch_size=128, n=10_000))
+# HMoG / MoG: the paper trains with WGAN-GP (5 critic steps, lr 1e-4), far too slow to learn digits on
+# a shared CPU; the CPU run uses the non-saturating loss (1 D step, lr 2e-4, BatchNorm D) instead.
+TREE = dict(quick=dict(base=2, steps=2, batch_size=16, n=200, loss="nonsaturating", lr=2e-4),
+            cpu=dict(base=16, steps=600, batch_size=64, n=10_000, loss="nonsaturating", lr=2e-4),
+            full=dict(base=64, steps=50_000, batch_size=128, n=10_000, loss="wgan_gp", lr=1e-4))
 SIGMA = dict(quick=dict(n=20, seeds=2, n_train_feats=200),
              cpu=dict(n=500, seeds=3, n_train_feats=10_000), full=dict(n=2000, seeds=5, n_train_feats=60_000))
 
@@ -73,11 +75,11 @@ def cluster(s, a):
     t1 = time.perf_counter()
     km = A.cluster_scores(yc, A.kmeans_baseline(xc, 10, seed=a.seed, n_init=3))
     t_km = time.perf_counter() - t1
-    model.cpu().save(OUT / f"mmgan_mnist_{a.setting}.pt")
+    model.cpu().save(OUT / f"mmgan_mnist_{a.run}.pt")
     save_fig(plots.image_rows(A.component_samples(model, 10)[0].view(10, 10, 1, 32, 32),
                               labels=[f"k={k}" for k in range(10)], title="MM-GAN: 10 samples per latent Gaussian"),
-             f"cluster_components_{a.setting}.png")
-    res = dict(setting=a.setting, settings=s, seed=a.seed, dataset="mnist", n_clustered=len(xc),
+             f"cluster_components_{a.run}.png")
+    res = dict(setting=a.setting, run=a.run, settings=s, seed=a.seed, dataset="mnist", n_clustered=len(xc),
                mmgan=gan, kmeans=km, train_seconds=round(t_train, 1), kmeans_seconds=round(t_km, 1),
                paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == "mnist"])
     print(f"MM-GAN (Algorithm 2): ACC {gan['acc']:.4f}  NMI {gan['nmi']:.4f}   "
@@ -90,7 +92,7 @@ def tree(s, a):
     x, _ = mnist()
     res, corrs = dict(setting=a.setting, settings=s, seed=a.seed, dataset="mnist", models={}), {}
     for name, kw in (("MoG", dict(K=16)), ("HMoG", dict(depth=4))):
-        model = models.build(name.lower(), (1, 32, 32), base=s["base"], seed=a.seed, **kw)
+        model = models.build(name.lower(), (1, 32, 32), base=s["base"], loss=s["loss"], lr=s["lr"], seed=a.seed, **kw)
         init = A.gating_correlation(model, s["n"], seed=1)
         t0 = time.perf_counter()
         train.fit(model, x, steps=s["steps"], seed=a.seed, device=a.device, batch_size=s["batch_size"],
@@ -98,18 +100,18 @@ def tree(s, a):
         model.cpu()
         c = A.gating_correlation(model, s["n"], seed=1)
         corrs[name] = c
-        np.save(OUT / f"corr_{name.lower()}_{a.setting}.npy", c)
+        np.save(OUT / f"corr_{name.lower()}_{a.run}.npy", c)
         res["models"][name] = dict(train_seconds=round(time.perf_counter() - t0, 1),
-                                   block_mass=A.block_mass_table({"trained": c, "init": init}),
+                                   block_mass=A.block_mass_table({"trained": c, "init": init}, kinds=("positive", "abs")),
                                    leaf_usage=A.leaf_probs(model, s["n"], seed=1).mean(0).tolist())
         summary = A.tree_summary(model, n=s["n"], top=5, seed=2)
-        A.save_summary(summary, OUT / f"tree_{name.lower()}_{a.setting}.pt")
-        save_fig(plots.tree_figure(summary, title=f"{name} on MNIST after {s['steps']} steps"),
-                 f"tree_{name.lower()}_{a.setting}.png")
-    save_fig(plots.correlation_heatmaps(corrs), f"corr_{a.setting}.png")
+        A.save_summary(summary, OUT / f"tree_{name.lower()}_{a.run}.pt")
+        save_fig(plots.tree_figure(summary, title=f"{name} on MNIST, {s['steps']} steps, {s['loss']} loss"),
+                 f"tree_{name.lower()}_{a.run}.png")
+    save_fig(plots.correlation_heatmaps(corrs), f"corr_{a.run}.png")
     for name in corrs:
         for r in res["models"][name]["block_mass"]:
-            print(f"{name:5s} {r['model']:7s} {r['block']}x{r['block']} block mass {r['ratio']:.3f} "
+            print(f"{name:5s} {r['model']:7s} {r['block']}x{r['block']} {r['kind']:8s} block mass {r['ratio']:.3f} "
                   f"(chance {r['chance']:.3f})")
     return res
 
@@ -117,15 +119,15 @@ def tree(s, a):
 def sigma(s, a):
     """σ trade-off on MNIST: the MM-GAN of `cluster` against a GAN trained the same way."""
     x, y = mnist()
-    ck = OUT / f"mmgan_mnist_{a.setting}.pt"
+    ck = OUT / f"mmgan_mnist_{a.run}.pt"
     if not ck.exists():
         raise SystemExit(f"{ck} missing: run `analysis_targets.py cluster` first")
     mm = models.load(ck)
-    st = CLUSTER[a.setting]
+    st = json.loads((OUT / f"cluster_mnist_{a.run}.json").read_text())["settings"]
     t0 = time.perf_counter()
     gan = models.build("gan", (1, 32, 32), base=st["base"], seed=a.seed)
     train.fit(gan, x, steps=st["steps"], seed=a.seed, device=a.device, progress=a.progress)
-    gan.cpu().save(OUT / f"gan_mnist_{a.setting}.pt")
+    gan.cpu().save(OUT / f"gan_mnist_{a.run}.pt")
     t_train = time.perf_counter() - t0
     clf = (metrics.train_domain_classifier(x[:500], y[:500], epochs=1, progress=False) if a.quick
            else metrics.DomainClassifier.pretrained("mnist"))
@@ -136,7 +138,7 @@ def sigma(s, a):
         rows += [dict(r, run=seed) for r in A.sigma_tradeoff({"MM-GAN": mm, "GAN": gan}, score, n=s["n"], seed=seed)]
     trunc = {name: A.truncation_scores(m, score, n=s["n"]) for name, m in (("MM-GAN", mm), ("GAN", gan))}
     save_fig(plots.sigma_tradeoff_plot(rows, title=f"MNIST, error bars: SEM over {s['seeds']} sampling seeds"),
-             f"sigma_mnist_{a.setting}.png")
+             f"sigma_mnist_{a.run}.png")
     return dict(setting=a.setting, settings=s, models=dict(mmgan=str(ck.name), gan_steps=st["steps"]),
                 gan_train_seconds=round(t_train, 1), extractor=clf.name, rows=rows, truncation=trunc)
 
@@ -151,10 +153,11 @@ def show(_s, _a):
             print(f"  MM-GAN ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | k-means ACC {k['acc']:.4f} NMI {k['nmi']:.4f}"
                   f" | beats k-means: {m['acc'] > k['acc']} | ACC ≥ 0.95: {m['acc'] >= 0.95}")
         if "models" in r and "HMoG" in r.get("models", {}):
-            bm = {n: {(x["model"], x["block"]): x["ratio"] for x in v["block_mass"]} for n, v in r["models"].items()}
-            for b in (2, 4):
-                h, m = bm["HMoG"][("trained", b)], bm["MoG"][("trained", b)]
-                print(f"  {b}x{b}: HMoG {h:.3f} vs MoG {m:.3f} -> HMoG more block mass: {h > m}")
+            bm = {n: {(x["model"], x["block"], x.get("kind", "positive")): x["ratio"] for x in v["block_mass"]}
+                  for n, v in r["models"].items()}
+            for key in sorted(bm["HMoG"]):
+                h, m = bm["HMoG"][key], bm["MoG"][key]
+                print(f"  {key[0]:7s} {key[1]}x{key[1]} {key[2]:8s}: HMoG {h:.3f} vs MoG {m:.3f} -> HMoG more: {h > m}")
 
 
 def main(argv=None):
@@ -166,6 +169,8 @@ def main(argv=None):
     ap.add_argument("--out", default=str(OUT), help="where results go (default results/analysis)")
     ap.add_argument("--steps", type=int, help="override the number of generator steps")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--c", type=float, help="cluster: override the GMM means' range c (μ_k ~ U[-c, c]^d)")
+    ap.add_argument("--tag", default="", help="suffix for the output names, e.g. cpu-c0.5")
     ap.add_argument("--device", default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the machine is shared)")
     ap.add_argument("--progress", action="store_true")
@@ -175,8 +180,11 @@ def main(argv=None):
     a.setting = "full" if a.full else "quick" if a.quick else "cpu"
     table = dict(cluster=CLUSTER, tree=TREE, sigma=SIGMA).get(a.what, {})
     s = dict(table.get(a.setting, {}))
+    a.run = a.setting + (f"-{a.tag}" if a.tag else "")
     if a.steps:
         s["steps"] = a.steps
+    if a.c is not None:
+        s["c"] = a.c
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     res = globals()[a.what](s, a)
@@ -185,7 +193,7 @@ def main(argv=None):
         res["wall_seconds"] = round(time.perf_counter() - t0, 1)
         res["device"] = str(train.pick_device(a.device))
         res["torch_threads"] = a.threads
-        dump(f"{a.what}_mnist_{a.setting}", res)
+        dump(f"{a.what}_mnist_{a.run}", res)
 
 
 if __name__ == "__main__":

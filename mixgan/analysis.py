@@ -219,10 +219,10 @@ def block_chance(K, block):
     return (block - 1) / (K - 1)
 
 
-def block_mass_table(corrs, blocks=(2, 4), kind="positive"):
-    """Rows dict(model, block, ratio, chance) for a dict {name: K×K correlation matrix}."""
-    return [dict(model=name, block=b, ratio=block_mass_ratio(c, b, kind), chance=block_chance(len(c), b))
-            for name, c in corrs.items() for b in blocks]
+def block_mass_table(corrs, blocks=(2, 4), kinds=("positive",)):
+    """Rows dict(model, block, kind, ratio, chance) for a dict {name: K×K correlation matrix}."""
+    return [dict(model=name, block=b, kind=k, ratio=block_mass_ratio(c, b, k), chance=block_chance(len(c), b))
+            for name, c in corrs.items() for k in kinds for b in blocks]
 
 
 # ----------------------------------------------------------------------------- σ trade-off (seed 003 §4.3)
@@ -333,11 +333,11 @@ def component_samples(model, M, seed=0):
 
 
 class _VectorClassifier:
-    """A small MLP (scikit-learn) for 2-D / vector data, with the DomainClassifier's predict."""
+    """A one-hidden-layer MLP (scikit-learn) for 2-D / vector data, with the DomainClassifier's predict."""
 
     def __init__(self, x, y, seed):
         from sklearn.neural_network import MLPClassifier
-        self.net = MLPClassifier((64, 64), max_iter=500, random_state=seed).fit(x.numpy(), y.numpy())
+        self.net = MLPClassifier((64,), max_iter=300, random_state=seed).fit(x.numpy(), y.numpy())
 
     def probs(self, x):
         return torch.as_tensor(self.net.predict_proba(torch.as_tensor(x).numpy()))
@@ -350,7 +350,7 @@ def train_cluster_classifier(x, k, K, epochs=3, seed=0, device=None, progress=Fa
     """Algorithm 2, line 7: a K-way classifier on generated samples x labelled by their Gaussian k.
 
     Images [n, C, H, W]: the metrics' `DomainClassifier` CNN (`train_domain_classifier`, Adam,
-    small random shifts); vectors [n, D]: a 64-64 MLP (scikit-learn).
+    small random shifts); vectors [n, D]: a 64-unit MLP (scikit-learn).
     """
     if x.dim() == 4:
         return metrics.train_domain_classifier(x, k, n_classes=K, epochs=epochs, seed=seed, device=device,

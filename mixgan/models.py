@@ -103,13 +103,14 @@ def _toy_defaults(name):
 
     HMoG toy (paper §IV-A): z 2-D, 8 generators; seed-003 models keep d = 100.
     Every toy model: Adam lr 1e-3, betas (0.5, 0.9) as in Gulrajani et al.'s toy code,
-    and WGAN-GP λ = 1 (their toys use 0.1; the image value 10 keeps the critic so flat
-    that samples stay spread between the modes).  Measured on hmog5, HMoG depth 3, 1000
-    steps, 5 critic steps: the paper's image settings (lr 1e-4, λ 10) give 3/5 modes and
-    8 % high-quality samples; lr 1e-3 with λ 10 / 0.1 / 1 gives 5/5 modes and 46 / 79 /
-    87 % (seed 0), λ 1 over seeds 0–2: 5/5 modes, 82–87 %.  Fewer critic steps are cheaper
-    per step but worse per second (2: 59 %, 3: 72 % at 1000 steps).  Losses are the
-    models' own (SPEC §3): the non-saturating loss makes HMoG collapse on the toys.
+    and WGAN-GP λ = 1 (their toys use 0.1; with the image value 10 the samples stay
+    spread between the modes for long).  Measured on hmog5, HMoG depth 3, 5 critic steps,
+    1000 steps, seed 0: lr 1e-3 with λ 10 / 0.1 / 1 gives 5/5 modes and 46 / 79 / 87 %
+    high-quality samples; λ 1 over seeds 0–2: 5/5 modes, 82–87 % (issue #3 measured 3/5
+    modes and 8 % with the image settings lr 1e-4, λ 10).  Fewer critic steps are cheaper
+    per step but no better per CPU second (3 critic steps: 72 % after 1000 steps; 5 reach
+    72–75 % after 600 steps, about the same cost).  Losses are the models' own (SPEC §3):
+    with the non-saturating loss HMoG covers 1 mode of hmog5 after 500 steps.
     GMM priors on toys: c = 1 instead of 0.1.  With d = 100, σ = 0.15 and c = 0.1 the
     Gaussians overlap (means ~0.8 apart, noise 0.39 per axis), so z barely tells its
     Gaussian: supervised MM-GAN (K=18, grid3x3) puts 23 % of samples on class f(k) after

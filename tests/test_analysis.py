@@ -181,7 +181,7 @@ def test_gan_cluster_on_digits():
     x, y = x[keep], y[keep]
     half = len(x) // 2
     stub = A.OracleGenerator(x[:half], y[:half])                         # Gaussian k -> class k
-    pred, clf = A.gan_cluster(stub, x[half:], M=100, epochs=6, seed=0)
+    pred, clf = A.gan_cluster(stub, x[half:], M=100, epochs=2, seed=0, batch_size=32)
     s = A.cluster_scores(y[half:], pred)
     assert s["acc"] > 0.95 and s["nmi"] > 0.8
     # cluster k is Gaussian k, so the Hungarian matching is the identity here

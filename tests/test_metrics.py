@@ -1,7 +1,6 @@
 """Tests of mixgan.metrics against reference implementations (scipy, scikit-learn, torchmetrics)."""
 import itertools
 import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -327,8 +326,8 @@ def _digits():
 
 def test_training_loop_and_cache_on_digits(tmp_path, monkeypatch):
     x, y = _digits()
-    model = M.train_domain_classifier(x[:1200], y[:1200], epochs=2, batch_size=64, lr=3e-3, progress=False)
-    assert M.accuracy(model, x[1200:], y[1200:]) > 0.5           # 2 short epochs: well above 10 %
+    model = M.train_domain_classifier(x[:1200], y[:1200], epochs=1, batch_size=64, lr=3e-3, progress=False)
+    assert M.accuracy(model, x[1200:], y[1200:]) > 0.5           # one 19-step epoch: ~83 %, chance 10 %
     f, p = model.features(x[:5]), model.probs(x[:5])
     assert f.shape == (5, 128) and p.shape == (5, 10)
     # pretrained(): trains once into $MIXGAN_DATA/cache, then loads the saved file
@@ -365,9 +364,12 @@ def test_shipped_domain_classifier_accuracy(name, min_acc):
 # ----------------------------------------------------------------------------- benchmark dry run
 
 
-def test_benchmark_quick_runs():
-    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "metrics_speed.py"), "--quick"],
-                       capture_output=True, text=True, timeout=300, cwd=REPO)
-    assert r.returncode == 0, r.stderr
-    assert "frechet_distance" in r.stdout and "knn_two_sample" in r.stdout and "peak" in r.stdout
-    assert "same: True" in r.stdout
+def test_benchmark_quick_runs(capsys):
+    """The benchmark's --quick dry run, in this process (a fresh interpreter costs seconds)."""
+    import runpy
+
+    bench = runpy.run_path(str(REPO / "benchmarks" / "metrics_speed.py"), run_name="metrics_speed")
+    bench["main"](["--quick"])
+    out = capsys.readouterr().out
+    assert "frechet_distance" in out and "knn_two_sample" in out and "peak" in out
+    assert "same: True" in out

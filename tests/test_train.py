@@ -1,6 +1,7 @@
 """The trainer (mixgan/train/loop.py): every model steps at every image size, bit-identical
 resume, NaN stop, fixed-noise grids, and clear errors for bad input."""
 import math
+import shutil
 
 import pytest
 import torch
@@ -45,25 +46,36 @@ def _toy(seed=0):
 
 
 def test_resume_continues_bit_identically(tmp_path):
-    """2,000 steps straight == 1,000 steps, then a fresh model resumed for 1,000 more
-    (tiny toy GAN so that the 4,000 steps take seconds; the RNG streams are the same as
-    for the image models: the global torch RNG and the trainer's data generator)."""
+    """2,000 steps straight == 1,000 steps, then a fresh model resumed for 1,000 more.
+    The 1,000-step checkpoint is the one the straight run writes at step 1,000 (copied aside
+    at step 1,001, before it is overwritten), which saves running those 1,000 steps twice.
+    A tiny toy GAN keeps this to seconds; its RNG streams are those of the image models
+    (the global torch RNG and the trainer's data generator)."""
     x = torch.randn(512, 2)
     toy = lambda: build("gan", (2,), hidden=8)          # noqa: E731
     kw = dict(batch_size=8, progress=False, device="cpu", log_every=100)
+    ckpt, ckpt_1k = tmp_path / "ckpt.pt", tmp_path / "ckpt_1000.pt"
+
+    def keep_1k(model, step):                            # the file on disk still holds step 1,000
+        if step == 1001:
+            shutil.copyfile(ckpt, ckpt_1k)
+
     straight = toy()
-    h_straight = fit(straight, x, steps=2000, seed=3, **kw)
-    ckpt = tmp_path / "ckpt.pt"
-    fit(toy(), x, steps=1000, seed=3, checkpoint=ckpt, **kw)
+    h_straight = fit(straight, x, steps=2000, seed=3, checkpoint=ckpt, checkpoint_every=1000,
+                     sample_every=1001, sample_fn=keep_1k, **kw)
+    assert torch.load(ckpt_1k, weights_only=True)["step"] == 1000
     torch.manual_seed(12345)                             # the resumed run must not depend on this
     resumed = toy()
-    h_resumed = fit(resumed, x, steps=2000, seed=3, checkpoint=ckpt, resume=True, **kw)
+    h_resumed = fit(resumed, x, steps=2000, seed=3, checkpoint=ckpt_1k, resume=True, **kw)
     for (n, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), f"{n} differs after resume"
     assert h_straight == h_resumed
-    model, ck = load_checkpoint(ckpt)
+    model, ck = load_checkpoint(ckpt_1k)
     assert ck["step"] == 2000 and set(ck) >= {"config", "model", "opt_g", "opt_d", "rng", "history"}
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), resumed.state_dict().values()))
+    for name in ("opt_g", "opt_d"):                      # optimiser states (Adam moments) match too
+        a, b = torch.load(ckpt, weights_only=True)[name]["state"], ck[name]["state"]
+        assert all(torch.equal(a[i][k], b[i][k]) for i in a for k in a[i])
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):

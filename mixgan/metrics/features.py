@@ -32,6 +32,10 @@ SHIPPED_DIR = REPO / "results" / "feature_nets"
 INCEPTION_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
 
 
+#: training epochs of `DomainClassifier.pretrained` (3 on Fashion-MNIST gave 89.1 %, 6 give 90.7 %)
+DEFAULT_EPOCHS = {"mnist": 3, "fashionmnist": 6}
+
+
 def cache_dir() -> Path:
     """`$MIXGAN_DATA/cache`, else `<repo>/data/cache` (not created here)."""
     root = os.environ.get("MIXGAN_DATA")
@@ -127,15 +131,18 @@ class DomainClassifier(nn.Module):
         return f"domain-{name.lower().replace('-', '').replace('_', '')}-{size}px-seed{seed}.pt"
 
     @classmethod
-    def pretrained(cls, name: str, seed: int = 0, size: int = 32, epochs: int = 3,
+    def pretrained(cls, name: str, seed: int = 0, size: int = 32, epochs: int | None = None,
                    device=None, progress: bool = True, root=None) -> "DomainClassifier":
         """Load the classifier for dataset `name` at `size` px trained with `seed`, or train it.
 
         Looks in `results/feature_nets/` (shipped), then `cache_dir()`; otherwise trains on
         `mixgan.data.load_tensors(name, root, train=True, size=size)` for `epochs` epochs
-        (Adam, batch 128, tqdm progress), reports the test accuracy, and saves it to the cache
-        (atomic write). Files are loaded with `torch.load(weights_only=True)`.
+        (default `DEFAULT_EPOCHS`: 3, Fashion-MNIST 6; Adam, batch 128, tqdm progress),
+        measures the test accuracy (kept in `.meta`), and saves it to the cache (atomic write).
+        Files are loaded with `torch.load(weights_only=True)`.
         """
+        if epochs is None:
+            epochs = DEFAULT_EPOCHS.get(name.lower().replace("-", "").replace("_", ""), 3)
         fname = cls.key(name, size, seed)
         for folder in (SHIPPED_DIR, cache_dir()):
             f = folder / fname

@@ -82,7 +82,8 @@ def tree_figure(summary, title=None, size=0.9, unit=0.55, show_usage=True):
     K, top, depth = leaf_x.shape[0], leaf_x.shape[1], len(levels) - 1
     row = 1.35                                                      # vertical distance between levels
     y_leaf = -depth * row
-    y_bottom = y_leaf - 0.8 - top * (size + 0.08)
+    y_top = y_leaf - size - (0.5 if show_usage else 0.3)           # centre of the first leaf sample
+    y_bottom = y_top - (top - 0.5) * (size + 0.08)
     fig, ax = _plt.subplots(figsize=(max(4.0, K * unit), (0.5 - y_bottom) * unit + 0.4))
     for l, resp in enumerate(levels):
         span = K / len(resp)
@@ -95,9 +96,9 @@ def tree_figure(summary, title=None, size=0.9, unit=0.55, show_usage=True):
     for k in range(K):
         cx = k + 0.5
         for j in range(top):
-            _put(ax, leaf_x[k, j], cx, y_leaf - 0.8 - j * (size + 0.08), size)
+            _put(ax, leaf_x[k, j], cx, y_top - j * (size + 0.08), size)
         label = f"{k}" + (f"\n{100 * float(summary['leaf_usage'][k]):.0f}%" if show_usage else "")
-        ax.text(cx, y_leaf - size / 2 - 0.02, label, ha="center", va="top", fontsize=6, color="0.3")
+        ax.text(cx, y_leaf - size / 2 - 0.03, label, ha="center", va="top", fontsize=6, color="0.3")
     ax.set_xlim(0, K)
     ax.set_ylim(y_bottom, size / 2 + 0.1)
     ax.set_aspect("equal")
@@ -142,15 +143,14 @@ def leaf_samples_figure(summary, leaf):
     return fig
 
 
-def image_panels(panels, nrow=8, unit=1.6):
-    """Side-by-side image grids: panels {title: images [n, C, H, W] in [-1, 1]}, `nrow` per row."""
-    from torchvision.utils import make_grid
-    fig, axes = _plt.subplots(1, len(panels), figsize=(unit * 2.2 * len(panels), unit * 2.4), squeeze=False)
+def image_panels(panels, nrow=8, unit=2.6):
+    """Side-by-side `image_grid`s: panels {title: images [n, C, H, W] in [-1, 1]}, `nrow` per row;
+    each panel `unit` inches wide."""
+    n = len(next(iter(panels.values())))
+    rows, cols = (n + nrow - 1) // nrow, min(n, nrow)
+    fig, axes = _plt.subplots(1, len(panels), figsize=(unit * len(panels), unit * rows / cols + 0.5), squeeze=False)
     for ax, (name, x) in zip(axes[0], panels.items()):
-        grid = make_grid(_torch.as_tensor(x).detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=1, pad_value=1)
-        ax.imshow(to_display(grid), cmap="gray", vmin=0, vmax=1)
-        ax.set_title(str(name), fontsize=9)
-        ax.axis("off")
+        image_grid(x, nrow=nrow, title=str(name), ax=ax, padding=1)
     fig.tight_layout()
     return fig
 
