@@ -16,14 +16,14 @@ export MIXGAN_MIRROR=${MIXGAN_MIRROR:-/work/shared/data}
 publish() {  # publish runs/NAME -> results/NAME (small files only)
     mkdir -p "results/$1"
     for f in metrics.json history.json config.json samples.png loss_curves.png; do
-        [ -f "runs/$1/$f" ] && cp "runs/$1/$f" "results/$1/"
+        if [ -f "runs/$1/$f" ]; then cp "runs/$1/$f" "results/$1/"; fi
     done
 }
 
 # 1. seconds per generator iteration (batch 128, 5 critic steps, MNIST-32) and peak memory
 $PY benchmarks/step_time.py --rounds 3 --warmup 5 --iters 20 --json results/step_time_gpu.json
 $PY benchmarks/head_speed.py --reps 200 --json results/head_speed_gpu.json
-[ "${STEPS_ONLY:-0}" = 1 ] && exit 0
+if [ "${STEPS_ONLY:-0}" = 1 ]; then exit 0; fi
 
 # 2. HMoG depth 4 on MNIST until the domain FID stops improving: FID on 5,000 samples every
 #    1,000 steps, stop after 5 evaluations without a new best (best weights: runs/hmog_d4_mnist/best.pt)

@@ -7,7 +7,6 @@ import torch
 
 from mixgan import analysis as A
 from mixgan import data, models
-from mixgan.nets import priors
 
 
 @pytest.fixture(scope="module")

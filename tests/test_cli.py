@@ -97,6 +97,8 @@ def test_cli_errors(tmp_path, capsys):
     assert "unknown model 'hmgo'" in _error(capsys, ["--dry-run", "--model", "hmgo", "--out", out])
     assert "unknown dataset 'mnsit'" in _error(capsys, ["--dry-run", "--data", "mnsit", "--out", out])
     assert "no checkpoint" in _error(capsys, ["--dry-run", "--resume", "--out", out])
+    if not torch.cuda.is_available():
+        assert "no CUDA GPU" in _error(capsys, ["--dry-run", "--device", "cuda", "--out", out])
     afile = tmp_path / "afile"
     afile.write_text("")
     assert "not writable" in _error(capsys, ["--dry-run", "--out", str(afile / "run")])

@@ -1,7 +1,6 @@
 """Tests of mixgan.metrics against reference implementations (scipy, scikit-learn, torchmetrics)."""
 import itertools
 import os
-import sys
 import warnings
 from pathlib import Path
 

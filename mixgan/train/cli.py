@@ -245,6 +245,7 @@ def run(cfg):
                       sample_every=2, checkpoint_every=2, fid_samples=min(cfg.fid_samples, 64),
                       eval_samples=min(cfg.eval_samples, 64), options={"base": 8, **cfg.options})
     cfg = replace(cfg, data=canonical_data_name(cfg.data))      # "fashion" -> "fashionmnist"
+    device = pick_device(cfg.device)
     ckpt = check_run(cfg)
     x, y = load_data(cfg)
     shape = tuple(x.shape[1:])
@@ -252,7 +253,6 @@ def run(cfg):
     model = build(cfg.model, shape, seed=cfg.seed, **opts)
     c = model.cfg
     steps = cfg.steps if cfg.epochs is None else math.ceil(cfg.epochs * len(x) / (c.batch_size * c.n_critic))
-    device = pick_device(cfg.device)
     meta = {"data": cfg.data, "size": shape[-1], "limit": cfg.limit, "seed": cfg.seed, "dry_run": cfg.dry_run}
     prev = {"step": 0, "history": {}}
     if cfg.resume:                                     # refuse a foreign checkpoint before touching the folder

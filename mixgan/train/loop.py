@@ -23,7 +23,10 @@ from ..models import from_config, save_atomic
 def pick_device(device=None):
     """CUDA when present, else CPU (or what the caller asked for)."""
     if device is not None:
-        return torch.device(device)
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} was asked for but no CUDA GPU is available; use 'cpu'")
+        return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
