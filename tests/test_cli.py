@@ -19,6 +19,13 @@ def test_parse_key_value_forms():
     assert parse_args([]) == TrainConfig()
 
 
+def test_help_lists_settings_models_and_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and "--checkpoint-every" in out and "--depth" in out and "hmog" in out
+
+
 @pytest.mark.parametrize("argv,msg", [
     (["--dept=4"], r"unknown option --dept; did you mean --depth"),
     (["--steps=ten"], r"--steps takes a int, got 'ten'"),
