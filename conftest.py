@@ -1,0 +1,17 @@
+"""Test-session set-up shared by tests/ and the notebooks nbval collects.
+
+One CPU thread for torch, here and in every notebook kernel the tests start (kernels inherit
+the environment).  The models under test are tiny: a second OpenMP thread buys little on an
+idle 2-core machine and costs 5-10x when the cores are busy (measured: the 3,000-step
+resume test took 27 s with 1 thread and 128 s with 2, at load average 3.5 on 2 cores).
+Set MIXGAN_TEST_THREADS=N to change it.
+"""
+import os
+
+THREADS = os.environ.get("MIXGAN_TEST_THREADS", "1")
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[var] = THREADS
+
+import torch  # noqa: E402  (after the environment is set)
+
+torch.set_num_threads(int(THREADS))
