@@ -50,6 +50,16 @@ def test_frechet_identical_sets_is_zero_and_float32_ok():
     assert M.frechet_distance(a.float(), (a + 1).float()) == pytest.approx(16.0, rel=1e-5)
 
 
+def test_frechet_float32_features_agree_with_float64():
+    """float32 features take a float32 covariance product (gaussian_stats): same FD to ~1e-6."""
+    a, b = correlated(3000, 64, 4), correlated(2500, 64, 5, scale=1.1, shift=0.1)
+    a, b = a + 100.0, b + 100.0                           # a large mean: centring happens in float64
+    f64 = M.frechet_distance(a, b)
+    assert M.frechet_distance(a.float(), b.float()) == pytest.approx(f64, rel=1e-6)
+    mu, s = M.gaussian_stats(a.float())
+    assert mu.dtype == s.dtype == np.float64 and np.allclose(s, np.cov(a.float().double().numpy(), rowvar=False), rtol=1e-5, atol=1e-7)
+
+
 def test_frechet_matches_torchmetrics_fid_with_custom_extractor():
     from torchmetrics.image.fid import FrechetInceptionDistance
 
