@@ -16,7 +16,6 @@ of a deep HMoG.
    is read (benchmarks/step_time.py's `measure`).  Target: < 4 GB.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -25,7 +24,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_time import RSS_TARGET_GB, run_isolated  # noqa: E402
+from step_time import RSS_TARGET_GB, run_isolated, write_json  # noqa: E402
 
 from mixgan.nets.heads import SoftTree  # noqa: E402
 
@@ -101,10 +100,7 @@ def main(argv=None):
     print(f"  tree head    {r['head_s'] * 1e3:9.2f} ms  {r['head_gflops']:8.1f} GFLOP/s")
     print(f"  head rate = {100 * r['fraction']:.0f} % of the GEMM rate (target >= {100 * TARGET:.0f} %): "
           f"{'met' if r['fraction'] >= TARGET else 'MISSED'}")
-    if a.json:
-        os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+    write_json(a.json, out)
     return out
 
 

@@ -148,11 +148,16 @@ def main(argv=None):
         if k in res and fc:
             print(f"{k}: {res[k]['ratio_to_fc']:.2f} x FC (target <= {t}): {'met' if res[k]['meets_target'] else 'MISSED'}")
     out = {"settings": vars(a), "torch": torch.__version__, "cpu_count": os.cpu_count(), "results": res}
-    if a.json:
-        os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+    write_json(a.json, out)
     return out
+
+
+def write_json(path, obj):
+    """Write obj to path as indented JSON (creating its folder); nothing when path is empty."""
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(obj, f, indent=1)
 
 
 if __name__ == "__main__":
