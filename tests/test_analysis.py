@@ -1,6 +1,7 @@
 """mixgan.analysis: tree responses, gating correlations, block mass, σ sampling, truncation,
 GAN-based clustering (seed 003 Algorithm 2) and the k-means baseline."""
 import math
+import types
 import numpy as np
 import pytest
 import torch
@@ -197,6 +198,20 @@ def test_gan_cluster_on_vectors_and_kmeans():
     km = A.kmeans_baseline(x[450:], 9, seed=0)
     assert km.shape == (450,) and set(km) <= set(range(9))
     assert A.cluster_scores(y[450:], km)["acc"] > 0.9
+
+
+def test_component_classes_reads_which_class_each_gaussian_draws():
+    _, y, spec = data.toy("grid3x3", 900, seed=0)
+    means = 3 * spec.means
+    x = means[y] + 0.2 * torch.randn(900, 2)
+    stub = A.OracleGenerator(x, y)                                       # Gaussian k -> class k
+    nearest = types.SimpleNamespace(predict=lambda v: torch.cdist(v, means).argmin(1))
+    r = A.component_classes(stub, nearest, M=50)
+    assert r["purity"] == 1.0 and r["acc"] == 1.0 and r["covered"] == 9 and r["classes"] == list(range(9))
+    assert np.array(r["table"]).sum() == 9 * 50 and 0.1 < r["spread"] < 0.3   # per-axis std 0.2
+    one = types.SimpleNamespace(predict=lambda v: torch.zeros(len(v), dtype=torch.long))   # all "class 0"
+    r = A.component_classes(stub, one, M=10)
+    assert r["purity"] == 1.0 and r["covered"] == 1 and r["acc"] == pytest.approx(1 / 9, abs=1e-4)   # 4 digits
 
 
 def test_gan_cluster_needs_a_gmm_prior():
