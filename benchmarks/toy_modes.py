@@ -3,11 +3,16 @@
     python benchmarks/toy_modes.py                       # the BENCHMARKS.md run (long, CPU)
     python benchmarks/toy_modes.py --toys hmog5 --models hmog,fc --seeds 0
     python benchmarks/toy_modes.py --steps grid25=6000   # per-toy step counts
+    python benchmarks/toy_modes.py --toys grid25 --sharp --steps grid25=30000 \
+        --out results/toy_modes_grid25_long.json        # the run that meets the grid25 target
     python benchmarks/toy_modes.py --quick               # seconds: a dry run for the tests
 
 Each run trains one model with the toy defaults of ``models._toy_defaults`` on one thread
-(``toys.train_toy``) and scores 2,500 samples with ``metrics.toy_scores`` (PacGAN / VEEGAN
-protocol: a sample is high quality within 3σ of a mode; a mode is covered when it has one).
+(``toys.train_toy``).  --sharp adds the per-toy SHARP options, the same for every model:
+on grid25 a BatchNorm toy body (build(body_norm="batch")) and a learning rate that falls
+linearly to 0 over the second half of the steps (fit(lr_decay=0.5)).  It scores 2,500
+samples with ``metrics.toy_scores`` (PacGAN / VEEGAN protocol: a sample is high quality
+within 3σ of a mode; a mode is covered when it has one).
 Rows are appended to --out (JSON) as they finish, so a long run can be watched and resumed
 (--resume skips rows already there).  The summary is mean ± std over seeds, and the
 target of issue #3 is checked: HMoG of depth 3 covers 5/5 modes of hmog5 and >= 24/25 of
@@ -25,6 +30,8 @@ from mixgan import toys  # noqa: E402
 
 MODELS = ("fc", "mog", "hmog", "madgan", "mgan", "megan")
 STEPS = {"hmog5": 2000, "ring8": 3000, "grid25": 3000}
+# --sharp: per-toy options on top of the toy defaults, build() and fit() keywords.
+SHARP = {"grid25": dict(build=dict(body_norm="batch"), fit=dict(lr_decay=0.5))}
 TARGET = {"hmog5": 5, "grid25": 24}          # min modes for HMoG, with HQ >= 0.9
 REFERENCE = {"ring8": "PacGAN4 7.8 / 95.9 %, VEEGAN 8 / 52.9 %",
              "grid25": "PacGAN4 24.8 / 93.6 %, VEEGAN 24.6 / 40 %"}
@@ -42,7 +49,7 @@ def parse_steps(spec, toys_):
     return steps
 
 
-def run(models, toys_, seeds, steps, out=None, resume=False, log=print):
+def run(models, toys_, seeds, steps, out=None, resume=False, log=print, settings=None):
     """Train and score every (toy, model, seed); returns the list of row dicts."""
     rows = []
     if resume and out and os.path.exists(out):
@@ -53,11 +60,13 @@ def run(models, toys_, seeds, steps, out=None, resume=False, log=print):
             for seed in seeds:
                 if (toy, name, seed) in done:
                     continue
+                opt = (settings or {}).get(toy, {})
                 t = time.process_time()
-                model, h = toys.train_toy(name, toy, steps[toy], seed=seed)
+                model, h = toys.train_toy(name, toy, steps[toy], seed=seed, fit_kw=opt.get("fit"),
+                                          **opt.get("build", {}))
                 s = toys.score(model, h["spec"], n=2500, seed=1000 + seed)
-                row = dict(model=name, toy=toy, seed=seed, steps=steps[toy], wall_s=h["time_s"],
-                           cpu_s=time.process_time() - t, **s)
+                row = dict(model=name, toy=toy, seed=seed, steps=steps[toy], settings=opt,
+                           wall_s=h["time_s"], cpu_s=time.process_time() - t, **s)
                 rows.append(row)
                 log(f"{toy:7s} {name:14s} seed {seed}: {s['modes']:2d} modes, "
                     f"HQ {100 * s['high_quality']:5.1f} %, KL {s['kl']:.3f}, NLL {s['nll']:8.2f}  "
@@ -113,6 +122,8 @@ def main(argv=None):
     ap.add_argument("--steps", default=None, help="N or toy=N,... (default %s)" % STEPS)
     ap.add_argument("--out", "--json", default="results/toy_modes.json")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--sharp", action="store_true",
+                    help="add the per-toy options %s to the toy defaults" % SHARP)
     ap.add_argument("--quick", action="store_true", help="tiny dry run: 2 models, 1 seed, 5 steps")
     a = ap.parse_args(argv)
     models, toys_ = a.models.split(","), a.toys.split(",")
@@ -120,8 +131,10 @@ def main(argv=None):
     steps = parse_steps(a.steps, toys_)
     if a.quick:
         models, toys_, seeds, steps = ["hmog", "fc"], ["hmog5"], [0], {"hmog5": 5}
-    print(f"models {models}, toys {toys_}, seeds {seeds}, steps {steps}", flush=True)
-    rows = run(models, toys_, seeds, steps, a.out, a.resume, log=lambda s: print(s, flush=True))
+    settings = {t: SHARP[t] for t in toys_ if t in SHARP} if a.sharp else {}
+    print(f"models {models}, toys {toys_}, seeds {seeds}, steps {steps}, settings {settings}", flush=True)
+    rows = run(models, toys_, seeds, steps, a.out, a.resume, log=lambda s: print(s, flush=True),
+               settings=settings)
     print()
     print(table(rows))
     for t, ref in REFERENCE.items():

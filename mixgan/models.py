@@ -59,6 +59,7 @@ class Config:
     hidden: int = 128              # toy MLP width (= |h| on toys)
     base: int = 64                 # DCGAN channel base
     disc_norm: str = None          # "layer" | "batch" | "none"; default layer for wgan_gp
+    body_norm: str = "none"        # toy MLP body: "batch" = BatchNorm1d before each ReLU
     beta: float = 0.01             # MGAN diversity weight
     alpha: float = 1.0             # MMGAN encoder weight
     lam: float = 10.0              # WGAN-GP λ
@@ -135,7 +136,7 @@ class GAN(nn.Module):
             self.prior = priors.Normal(c.z_dim)
         toy = len(c.data_shape) == 1
         if toy:
-            self.body = bodies.MLPBody(c.hidden, out=c.data_shape[0], hidden=c.hidden)
+            self.body = bodies.MLPBody(c.hidden, out=c.data_shape[0], hidden=c.hidden, norm=c.body_norm)
         else:
             ch, H, W = c.data_shape
             if H != W:

@@ -123,3 +123,6 @@ def test_benchmark_quick_dry_run(tmp_path):
     assert out.exists() and "summary" in out.read_text()
     assert bench.parse_steps("grid25=7", ["hmog5", "grid25"]) == {"hmog5": 2000, "grid25": 7}
     assert "MISSED" in bench.check_target(rows)[0]
+    # --sharp options reach build() and fit(): a BatchNorm body, the lr falling to 0 at the end
+    sharp = bench.run(["hmog"], ["grid25"], [0], {"grid25": 4}, settings=bench.SHARP)
+    assert sharp[0]["settings"] == {"build": {"body_norm": "batch"}, "fit": {"lr_decay": 0.5}}

@@ -181,3 +181,39 @@ def test_output_folder_not_writable(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(PermissionError, match="not writable"):
         check_writable(tmp_path / "ok" / "ckpt.pt")
+
+
+def test_lr_decay_is_linear_to_zero_over_the_last_fraction(monkeypatch):
+    """fit(lr_decay=f): both Adams keep lr for the first (1 − f)·steps steps, then fall linearly
+    to 0 at the last step: lr_t = lr · min(1, (steps − t) / (f · steps))."""
+    from mixgan.train import loop
+
+    seen, made = [], []
+    orig = loop._adam
+
+    def spy(params, **kw):
+        opt = orig(params, **kw)
+        made.append(opt)
+        step = opt.step
+
+        def logged(*a, **k):
+            seen.append((len(made), opt.param_groups[0]["lr"]))
+            return step(*a, **k)
+        opt.step = logged
+        return opt
+    monkeypatch.setattr(loop, "_adam", spy)
+    model = _toy()
+    fit(model, torch.randn(64, 2), steps=4, batch_size=8, lr=1e-3, lr_decay=0.5, progress=False, device="cpu")
+    lrs = [lr for _, lr in seen]                      # per step: one D step, then one G step
+    assert lrs == pytest.approx([1e-3] * 4 + [1e-3] * 2 + [5e-4] * 2)
+    with pytest.raises(ValueError, match="lr_decay"):
+        fit(_toy(), torch.randn(64, 2), steps=2, lr_decay=1.5, progress=False, device="cpu")
+
+
+def test_toy_body_batch_norm():
+    """build(body_norm="batch") puts BatchNorm1d in the toy MLP body; a bad value is a ValueError."""
+    model = build("hmog", (2,), body_norm="batch")
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.body.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in build("hmog", (2,)).body.modules())
+    with pytest.raises(ValueError, match="body norm"):
+        build("hmog", (2,), body_norm="layer")

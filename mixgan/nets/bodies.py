@@ -36,13 +36,20 @@ def body_width(size, base=64):
 
 
 class MLPBody(nn.Module):
-    """Toy body: h -> ReLU -> [Linear -> ReLU] × layers -> Linear -> x (2-D)."""
+    """Toy body: h -> ReLU -> [Linear -> ReLU] × layers -> Linear -> x (2-D).
 
-    def __init__(self, h, out=2, hidden=128, layers=2):
+    norm="batch" puts a BatchNorm1d before each ReLU (on h, then after each hidden
+    Linear), as ``DCGANBody`` does after the head; "none" (default) has no norm.
+    """
+
+    def __init__(self, h, out=2, hidden=128, layers=2, norm="none"):
         super().__init__()
-        mods, width = [nn.ReLU()], h
+        if norm not in ("none", "batch"):
+            raise ValueError(f"body norm must be 'none' or 'batch', got {norm!r}")
+        bn = (lambda n: [nn.BatchNorm1d(n)]) if norm == "batch" else (lambda n: [])
+        mods, width = bn(h) + [nn.ReLU()], h
         for _ in range(layers):
-            mods += [nn.Linear(width, hidden), nn.ReLU()]
+            mods += [nn.Linear(width, hidden), *bn(hidden), nn.ReLU()]
             width = hidden
         self.net = nn.Sequential(*mods, nn.Linear(width, out))
         self.h_dim = h

@@ -137,13 +137,15 @@ def _adam(params, **kw):
 
 
 def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_size=None,
-        n_critic=None, lr=None, betas=None, amsgrad=None, log_every=10, eval_every=None,
-        eval_fn=None, checkpoint=None, checkpoint_every=None, resume=False,
+        n_critic=None, lr=None, betas=None, amsgrad=None, lr_decay=None, log_every=10,
+        eval_every=None, eval_fn=None, checkpoint=None, checkpoint_every=None, resume=False,
         sample_every=None, sample_fn=None, amp=False, progress=True, meta=None):
     """Train `model` for `steps` generator iterations and return its history.
 
     data: Tensor [N, …], a pair (x, y) of tensors, or a Dataset of (x, y).
     Optimiser settings default to the model's config (the paper's values).
+    lr_decay: a fraction f in (0, 1]: both learning rates fall linearly to 0 over the last
+    f·steps steps (e.g. 1/3; it sharpens toy samples); None keeps them constant.
     eval_fn(model) -> dict is called every eval_every steps (RNG-neutral) and logged; a
     returned ``stop=True`` ends training early (after a checkpoint);
     sample_fn(model, step) every sample_every steps (e.g. ``grid_sampler(out_dir)``).
@@ -164,6 +166,8 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
     opt_kw = dict(lr=lr or cfg.lr, betas=tuple(betas or cfg.betas),
                   amsgrad=cfg.amsgrad if amsgrad is None else amsgrad)
     opt_g, opt_d = _adam(model.g_parameters(), **opt_kw), _adam(model.disc.parameters(), **opt_kw)
+    if lr_decay is not None and not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be a fraction in (0, 1], got {lr_decay}")
     history = {"step": [], "d_loss": [], "g_loss": [], "eval": []}
     start = 0
     if checkpoint is not None:
@@ -189,6 +193,10 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
     bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress,
                desc=f"{cfg.name}", dynamic_ncols=True)
     for step in bar:
+        if lr_decay:                                                # linear decay to 0 at the end
+            for opt in (opt_g, opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = opt_kw["lr"] * min(1.0, (steps - step) / (lr_decay * steps))
         for _ in range(n_critic):                                   # critic / D steps
             x, y = batches(bs)
             with autocast:                                          # G runs under no_grad in d_loss
