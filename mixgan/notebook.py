@@ -25,9 +25,10 @@ def notebook_path(name):
     return p
 
 
-def run(name, out="build/notebooks", parameters=None, progress=False):
+def run(name, out="build/notebooks", parameters=None, progress=False, timeout=None):
     """Execute a notebook with papermill; returns the path of the executed copy.
-    Figures go to <out>/<notebook>/ (passed as the OUT_DIR parameter)."""
+    Figures go to <out>/<notebook>/ (passed as the OUT_DIR parameter). timeout: seconds any
+    one cell may run before the execution fails (None: no limit)."""
     import papermill as pm
     src = notebook_path(name)
     out = Path(out).resolve()
@@ -36,7 +37,7 @@ def run(name, out="build/notebooks", parameters=None, progress=False):
     dst = out / src.name
     params = {"OUT_DIR": str(fig_dir), **(parameters or {})}
     pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(src.parent),
-                        progress_bar=progress, kernel_name="python3")
+                        progress_bar=progress, kernel_name="python3", execution_timeout=timeout)
     return dst
 
 
