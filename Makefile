@@ -4,6 +4,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.mixgan-installed
+# The offline MNIST / Fashion-MNIST mirror beside the clone (as on the CI machines), unless already set.
+ifeq ($(MIXGAN_MIRROR),)
+  ifneq ($(wildcard ../shared/data),)
+    export MIXGAN_MIRROR := $(abspath ../shared/data)
+  endif
+endif
 
 .PHONY: demo test lab venv clean
 
