@@ -346,29 +346,35 @@ class _VectorClassifier:
         return self.probs(x).argmax(1)
 
 
-def train_cluster_classifier(x, k, K, epochs=3, seed=0, device=None, progress=False, batch_size=128):
+def train_cluster_classifier(x, k, K, epochs=3, seed=0, device=None, progress=False, batch_size=128,
+                             augment="strong"):
     """Algorithm 2, line 7: a K-way classifier on generated samples x labelled by their Gaussian k.
 
-    Images [n, C, H, W]: the metrics' `DomainClassifier` CNN (`train_domain_classifier`, Adam,
-    small random shifts); vectors [n, D]: a 64-unit MLP (scikit-learn).
+    Images [n, C, H, W]: the metrics' `DomainClassifier` CNN (`train_domain_classifier`, Adam) with
+    strong augmentation by default (`metrics.features.affine_stroke`: rotation, zoom, shift, stroke width), so
+    that a classifier fitted to a GAN's tidier samples carries over to real images (MNIST, CPU
+    checkpoint: ACC 0.43 with ±2 px shifts -> 0.50-0.53; BENCHMARKS.md); vectors [n, D]: a 64-unit
+    MLP (scikit-learn).
     """
     if x.dim() == 4:
         return metrics.train_domain_classifier(x, k, n_classes=K, epochs=epochs, seed=seed, device=device,
-                                               progress=progress, batch_size=batch_size, name="cluster-classifier")
+                                               progress=progress, batch_size=batch_size, name="cluster-classifier",
+                                               augment=augment)
     return _VectorClassifier(x, k, seed)
 
 
-def gan_cluster(model, x, M=1000, epochs=3, seed=0, device=None, progress=False, batch_size=128):
+def gan_cluster(model, x, M=1000, epochs=3, seed=0, device=None, progress=False, batch_size=128, augment="strong"):
     """GAN-based clustering, seed 003 Algorithm 2, for a trained unsupervised MM-GAN with K Gaussians.
 
         X̃_k = G(z), z ~ N(μ_k, Σ_k)^M for k = 1..K;   c = classifier(∪_k X̃_k, labels k)
         cluster(x) = argmax_k c(x)_k
 
-    x: the data to cluster [n, …]; M samples per Gaussian; epochs / batch_size for the classifier.
+    x: the data to cluster [n, …]; M samples per Gaussian; epochs / batch_size / augment ("strong",
+    "shift", "none") for the classifier.
     Returns (clusters [n] numpy int, the classifier c).
     """
     xs, ks = component_samples(model, M, seed)
-    clf = train_cluster_classifier(xs, ks, model.prior.K, epochs, seed, device, progress, batch_size)
+    clf = train_cluster_classifier(xs, ks, model.prior.K, epochs, seed, device, progress, batch_size, augment)
     return np.asarray(clf.predict(torch.as_tensor(x).float()), dtype=np.int64), clf
 
 
@@ -447,13 +453,14 @@ def load_summary(path):
             for k, v in s.items()}
 
 
-def result_file(folder, stem, ext=".pt", settings=("full", "cpu")):
-    """The first existing `<folder>/<stem>_<setting><ext>` -> (setting, Path), else (None, None)."""
+def result_file(folder, stem, ext=".pt", settings=("full", "full-*", "cpu")):
+    """The first existing `<folder>/<stem>_<setting><ext>` -> (setting, Path), else (None, None).
+    A setting may be a glob ("full-*": a GPU run with a tag, e.g. full-s3000); its matches are
+    taken in name order."""
     from pathlib import Path
     for s in settings:
-        f = Path(folder) / f"{stem}_{s}{ext}"
-        if f.exists():
-            return s, f
+        for f in sorted(Path(folder).glob(f"{stem}_{s}{ext}")):
+            return f.name[len(stem) + 1:len(f.name) - len(ext)], f
     return None, None
 
 
@@ -469,7 +476,7 @@ def scoring_classifier(dataset, x=None, y=None, epochs=1, seed=0):
     return clf, f"a DomainClassifier trained here on {len(x)} images for {epochs} epoch(s) (no shipped weights)"
 
 
-def load_result(folder, name, settings=("full", "cpu")):
+def load_result(folder, name, settings=("full", "full-*", "cpu")):
     """The first stored `<folder>/<name>_<setting>.json` in order of `settings` (a GPU run before a
     CPU one) -> (setting, dict), or (None, None) when none exists."""
     import json

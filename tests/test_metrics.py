@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.neighbors import NearestNeighbors
 
@@ -382,3 +383,24 @@ def test_benchmark_quick_runs(capsys):
     out = capsys.readouterr().out
     assert "frechet_distance" in out and "knn_two_sample" in out and "peak" in out
     assert "same: True" in out
+
+
+def test_affine_stroke_augmentation():
+    from mixgan.metrics.features import affine_stroke
+    g = lambda: torch.Generator().manual_seed(3)                      # noqa: E731
+    x = torch.rand(6, 1, 32, 32) * 2 - 1
+    out = affine_stroke(x, g())
+    assert out.shape == x.shape and out.min() >= -1 - 1e-5 and out.max() <= 1 + 1e-5
+    assert torch.equal(out, affine_stroke(x, g()))                    # seeded: reproducible
+    blank = -torch.ones(3, 1, 32, 32)
+    assert torch.allclose(affine_stroke(blank, g()), blank)             # the background stays -1
+    same = affine_stroke(x, g(), rotate=0, scale=0, shift=0)          # geometry off: only the stroke width
+    thin, thick = -F.max_pool2d(-x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1)
+    for i in range(len(x)):
+        assert any(torch.allclose(same[i], v[i], atol=1e-5) for v in (thin, x, thick))
+
+
+def test_domain_classifier_bad_augment():
+    x, y = torch.zeros(4, 1, 32, 32), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ValueError, match="augment"):
+        M.train_domain_classifier(x, y, augment="flip", progress=False)

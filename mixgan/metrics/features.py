@@ -16,6 +16,7 @@ $MIXGAN_DATA or `<repo>/data`), and otherwise trains on the dataset's labels and
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -190,17 +191,23 @@ def save_classifier(model: DomainClassifier, path, **meta) -> Path:
 
 def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, epochs: int = 3,
                             batch_size: int = 128, lr: float = 2e-3, seed: int = 0, device=None,
-                            progress: bool = True, name: str = "domain", **arch) -> DomainClassifier:
+                            progress: bool = True, name: str = "domain", augment: str = "shift",
+                            **arch) -> DomainClassifier:
     """Train a `DomainClassifier` on images x [n, C, H, W] in [-1, 1] and labels y [n].
 
     Adam (lr `lr`, cosine-decayed to 0 over all steps), cross-entropy, batch `batch_size`,
-    `epochs` passes in a seeded random order, light augmentation (random ±2 px shifts).
+    `epochs` passes in a seeded random order.  augment: "shift" (random ±2 px shifts, one per
+    batch), "strong" (`affine_stroke`: per image rotation, scale, shift and stroke width; for
+    classifiers trained on generated images and applied to real ones) or "none".
     Deterministic for a given seed on CPU. `arch` goes to `DomainClassifier` (e.g. widths=...).
     Returns the model in eval mode.
     """
     from tqdm.auto import tqdm
 
     x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
+    augs = {"none": lambda b, g: b, "shift": lambda b, g: _shift(b, 2, g), "strong": affine_stroke}
+    if augment not in augs:
+        raise ValueError(f"augment must be one of {sorted(augs)}, got {augment!r}")
     if x.dim() != 4 or len(x) != len(y):
         raise ValueError(f"need x [n, C, H, W] and y [n], got {tuple(x.shape)} and {tuple(y.shape)}")
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
@@ -218,7 +225,7 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
             perm = torch.randperm(len(x), generator=g)
             for s in range(0, len(x), batch_size):
                 i = perm[s:s + batch_size]
-                xb = _shift(x[i], 2, g).to(dev, memory_format=torch.channels_last)
+                xb = augs[augment](x[i], g).to(dev, memory_format=torch.channels_last)
                 loss = F.cross_entropy(model(xb), y[i].to(dev))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -228,6 +235,24 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
                 bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         bar.close()
     return model.to(memory_format=torch.contiguous_format).eval()
+
+
+def affine_stroke(x: Tensor, g: torch.Generator, rotate: float = 25.0, scale: float = 0.2,
+                  shift: float = 0.15) -> Tensor:
+    """Strong augmentation, drawn per image: rotation in ±`rotate` degrees, zoom 1 ± `scale`,
+    translation ±`shift` (in units of half the image: 0.15 ≈ ±2.4 px at 32 px), then the stroke
+    thinned (3×3 min filter), kept or thickened (3×3 max filter) with equal odds.
+    x [n, C, H, W] in [-1, 1] (background −1) -> the same shape and range."""
+    n = len(x)
+    u = lambda *shape: torch.rand(*shape, generator=g) * 2 - 1          # noqa: E731  U[-1, 1]
+    a, s, t = u(n) * rotate * math.pi / 180, 1 + u(n) * scale, u(n, 2) * shift
+    cos, sin = a.cos() / s, a.sin() / s
+    theta = torch.stack([torch.stack([cos, -sin, t[:, 0]], 1), torch.stack([sin, cos, t[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+    x = F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1   # background stays −1
+    width = torch.randint(0, 3, (n, 1, 1, 1), generator=g).to(x.device)          # 0 thin, 1 keep, 2 thick
+    thin, thick = -F.max_pool2d(-x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1)
+    return torch.where(width == 0, thin, torch.where(width == 2, thick, x))
 
 
 def _shift(x: Tensor, pixels: int, g: torch.Generator) -> Tensor:
