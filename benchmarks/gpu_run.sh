@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of issues #3 / #4 (not run in the CPU-only session that wrote this).
+# The GPU measurements of issues #3 / #4 / #6 (session 4 ran step 1 and parts of step 2 on an H100).
 # From the repository root on a CUDA machine:
 #
 #   bash benchmarks/gpu_run.sh              # everything below, in order (hours)
@@ -25,14 +25,22 @@ $PY benchmarks/step_time.py --rounds 3 --warmup 5 --iters 20 --json results/step
 $PY benchmarks/head_speed.py --reps 200 --json results/head_speed_gpu.json
 if [ "${STEPS_ONLY:-0}" = 1 ]; then exit 0; fi
 
-# 2. HMoG depth 4 on MNIST until the domain FID stops improving: FID on 5,000 samples every
+# 2. issue #6 at paper scale -> results/analysis/*_full.* (session 4 on one H100, 4-5 jobs sharing it: a
+#    20k-step clustering run ~6 min with k-means, the tree run ~70 s per 1k steps per model; BENCHMARKS.md)
+$PY benchmarks/analysis_targets.py cluster --full --progress
+$PY benchmarks/analysis_targets.py cluster --full --data fashionmnist --progress
+$PY benchmarks/analysis_targets.py cluster --full --c 0.3 --steps 12000 --lr-decay 0.5 --tag c0.3-decay0.5-s12k --progress
+$PY benchmarks/analysis_targets.py sigma --full --progress          # needs cluster --full's checkpoint
+$PY benchmarks/analysis_targets.py tree --full --progress           # 50k WGAN-GP steps per model: about 1 h each
+
+# 3. HMoG depth 4 on MNIST until the domain FID stops improving: FID on 5,000 samples every
 #    1,000 steps, stop after 5 evaluations without a new best (best weights: runs/hmog_d4_mnist/best.pt)
 $PY -m mixgan.train --model hmog --data mnist --depth 4 --steps 200000 --eval-every 1000 --eval-samples 5000 \
     --patience 5 --checkpoint-every 1000 --sample-every 1000 --out runs/hmog_d4_mnist \
     $( [ -f runs/hmog_d4_mnist/ckpt.pt ] && echo --resume )
 publish hmog_d4_mnist
 
-# 3. the paper's setting (HMoG depth 5, MoG K=32, FC; base 64, 250 epochs) on MNIST and Fashion-MNIST
+# 4. the paper's setting (HMoG depth 5, MoG K=32, FC; base 64, 250 epochs) on MNIST and Fashion-MNIST
 for data in mnist fashion; do
     for spec in "hmog --depth 5" "mog --K 32" "fc"; do
         name="${spec%% *}_${data}"

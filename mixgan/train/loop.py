@@ -145,7 +145,8 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
     data: Tensor [N, …], a pair (x, y) of tensors, or a Dataset of (x, y).
     Optimiser settings default to the model's config (the paper's values).
     lr_decay: a fraction f in (0, 1]: both learning rates fall linearly to 0 over the last
-    f·steps steps (e.g. 1/3; it sharpens toy samples); None keeps them constant.
+    f·steps steps (e.g. 0.5, as `benchmarks/toy_modes.py --sharp`; it sharpens toy samples);
+    None keeps them constant.
     eval_fn(model) -> dict is called every eval_every steps (RNG-neutral) and logged; a
     returned ``stop=True`` ends training early (after a checkpoint);
     sample_fn(model, step) every sample_every steps (e.g. ``grid_sampler(out_dir)``).
