@@ -78,7 +78,7 @@ def cluster(s, a):
     Gaussian draws (`component_classes`): a diagnostic only, Algorithm 2 never sees labels."""
     x, y = data.load_tensors(a.data, train=True, size=32)
     t0 = time.perf_counter()
-    gan_kw = {k: s[k] for k in ("base", "c", "sigma", "g_batch_size") if k in s}
+    gan_kw = {k: s[k] for k in ("base", "c", "sigma", "g_batch_size", "pack") if k in s}
     model = models.build("mmgan_static", (1, 32, 32), K=10, seed=a.seed, **gan_kw)
     train.fit(model, x, steps=s["steps"], seed=a.seed, device=a.device, progress=a.progress,
               lr_decay=s.get("lr_decay"))
@@ -194,6 +194,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--c", type=float, help="cluster: override the GMM means' range c (μ_k ~ U[-c, c]^d)")
     ap.add_argument("--lr-decay", type=float, help="cluster: lr falls linearly to 0 over this last fraction of steps")
+    ap.add_argument("--pack", type=int, help="cluster: PacGAN packing of D (2 = pairs of samples)")
     ap.add_argument("--data", default="mnist", choices=["mnist", "fashionmnist"], help="cluster: the data set")
     ap.add_argument("--tag", default="", help="suffix for the output names, e.g. cpu-c0.5")
     ap.add_argument("--device", default=None)
@@ -212,6 +213,8 @@ def main(argv=None):
         s["c"] = a.c
     if a.lr_decay is not None:
         s["lr_decay"] = a.lr_decay
+    if a.pack is not None:
+        s["pack"] = a.pack
     OUT.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
     res = globals()[a.what](s, a)

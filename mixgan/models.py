@@ -59,6 +59,7 @@ class Config:
     hidden: int = 128              # toy MLP width (= |h| on toys)
     base: int = 64                 # DCGAN channel base
     disc_norm: str = None          # "layer" | "batch" | "none"; default layer for wgan_gp
+    pack: int = 1                  # PacGAN: D sees packs of this many samples (non-saturating / relativistic)
     body_norm: str = "none"        # toy MLP body: "batch" = BatchNorm1d before each ReLU
     beta: float = 0.01             # MGAN diversity weight
     alpha: float = 1.0             # MMGAN encoder weight
@@ -93,6 +94,9 @@ class Config:
             raise ValueError(f"unknown head {self.head!r}; choose from {HEADS}")
         if self.prior not in ("normal", "gmm"):
             raise ValueError(f"unknown prior {self.prior!r}; choose 'normal' or 'gmm'")
+        if self.pack < 1 or (self.pack > 1 and self.loss not in ("nonsaturating", "relativistic")):
+            raise ValueError(f"pack must be >= 1, and > 1 only with the non-saturating or relativistic loss "
+                             f"(got pack={self.pack}, loss={self.loss!r})")
         if self.K < 1:
             raise ValueError(f"K must be >= 1, got {self.K}")
         if len(self.data_shape) not in (1, 3):
@@ -153,16 +157,18 @@ class GAN(nn.Module):
         }[c.head]()
         n_out = {"madgan": c.K + 1, "supervised_mm": c.n_classes}.get(c.loss, 1)
         n_aux = {"mgan": c.K, "acgan": c.n_classes}.get(c.loss, 0)
-        self.disc = self._disc(n_out, n_aux, c.disc_norm)
+        self.disc = self._disc(n_out, n_aux, c.disc_norm, c.pack)
         self.encoder = self._disc(c.K, 0, "batch") if c.name == "mmgan_encoder" else None
         if c.mapping is not None:
             self.register_buffer("mapping", torch.tensor(c.mapping, dtype=torch.long))
 
-    def _disc(self, out, aux, norm):
+    def _disc(self, out, aux, norm, pack=1):
         c = self.cfg
         if len(c.data_shape) == 1:
-            return bodies.MLPDisc(c.data_shape[0], c.hidden, out=out, aux=aux)
-        return bodies.DCGANDisc(c.data_shape[1], c.data_shape[0], out, aux, norm, c.base)
+            d = bodies.MLPDisc(c.data_shape[0] * pack, c.hidden, out=out, aux=aux)
+        else:
+            d = bodies.DCGANDisc(c.data_shape[1], c.data_shape[0] * pack, out, aux, norm, c.base)
+        return bodies.Packed(d, pack) if pack > 1 else d
 
     # ---- generation -------------------------------------------------------------------
     @property

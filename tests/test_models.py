@@ -107,3 +107,23 @@ def test_supervised_needs_labels():
     m = build("mmgan_supervised", (2,), K=3, n_classes=3)
     with pytest.raises(ValueError, match="supervised"):
         m.d_loss(torch.randn(4, 2))
+
+
+def test_pacgan_packing():
+    m = build("mmgan_static", (1, 32, 32), K=3, base=4, pack=2, batch_size=8, g_batch_size=8)
+    assert m.disc.disc.trunk[0].in_channels == 2                       # two samples per pack, along channels
+    x = torch.randn(8, 1, 32, 32)
+    out, aux = m.disc.eval()(x)                                        # eval: BatchNorm without batch coupling
+    assert out.shape == (4, 1) and aux is None
+    assert torch.allclose(out[1], m.disc.disc(torch.cat([x[2], x[3]])[None])[0][0])   # pack 1 = samples 2, 3
+    m.train()
+    for loss in (m.d_loss(x), m.g_loss(x)):
+        assert loss.ndim == 0 and torch.isfinite(loss)
+    toy = build("gan", (2,), hidden=8, pack=3)
+    assert toy.disc(torch.randn(6, 2))[0].shape == (2, 1)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        toy.disc(torch.randn(4, 2))
+    with pytest.raises(ValueError, match="pack"):
+        build("hmog", (2,), pack=2)                                     # WGAN-GP: per-sample penalty, no packing
+    with pytest.raises(ValueError, match="pack"):
+        build("gan", (2,), pack=0)

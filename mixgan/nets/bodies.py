@@ -96,6 +96,23 @@ class _Disc(nn.Module):
         return self.out(f), (self.aux(f) if self.aux is not None else None)
 
 
+class Packed(nn.Module):
+    """PacGAN packing (Lin et al. 2018): D judges m samples at once, concatenated along channels.
+
+    x [B, C, …] -> [B/m, m·C, …] -> disc -> (out [B/m, n], aux).  `disc` must take m·C input
+    channels.  Samples i·m … i·m+m−1 form pack i, so real and fake batches must not be mixed.
+    """
+
+    def __init__(self, disc, m):
+        super().__init__()
+        self.disc, self.m = disc, m
+
+    def forward(self, x):
+        if x.shape[0] % self.m:
+            raise ValueError(f"PacGAN packing of {self.m}: the batch ({x.shape[0]}) must be a multiple of {self.m}")
+        return self.disc(x.reshape(x.shape[0] // self.m, self.m * x.shape[1], *x.shape[2:]))
+
+
 class MLPDisc(_Disc):
     """Toy discriminator: x (2-D) -> [Linear -> LeakyReLU(0.2)] × layers."""
 
