@@ -453,7 +453,10 @@ def load_summary(path):
             for k, v in s.items()}
 
 
-def result_file(folder, stem, ext=".pt", settings=("full", "full-*", "cpu")):
+RESULT_SETTINGS = ("full", "full-*", "cpu")   # a GPU run, then a tagged GPU run, then the CPU run
+
+
+def result_file(folder, stem, ext=".pt", settings=RESULT_SETTINGS):
     """The first existing `<folder>/<stem>_<setting><ext>` -> (setting, Path), else (None, None).
     A setting may be a glob ("full-*": a GPU run with a tag, e.g. full-s3000); its matches are
     taken in name order."""
@@ -476,7 +479,7 @@ def scoring_classifier(dataset, x=None, y=None, epochs=1, seed=0):
     return clf, f"a DomainClassifier trained here on {len(x)} images for {epochs} epoch(s) (no shipped weights)"
 
 
-def load_result(folder, name, settings=("full", "full-*", "cpu")):
+def load_result(folder, name, settings=RESULT_SETTINGS):
     """The first stored `<folder>/<name>_<setting>.json` in order of `settings` (a GPU run before a
     CPU one) -> (setting, dict), or (None, None) when none exists."""
     import json
