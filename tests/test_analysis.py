@@ -1,5 +1,6 @@
 """mixgan.analysis: tree responses, gating correlations, block mass, σ sampling, truncation,
 GAN-based clustering (seed 003 Algorithm 2) and the k-means baseline."""
+import json
 import math
 import types
 import numpy as np
@@ -202,6 +203,22 @@ def test_gan_cluster_on_vectors_and_kmeans():
     assert A.cluster_scores(y[450:], km)["acc"] > 0.9
 
 
+def test_self_train_repairs_a_classifier_fitted_to_displaced_data():
+    _, y, spec = data.toy("grid3x3", 900, seed=0)
+    means = 3 * spec.means
+    x = means[y] + 0.3 * torch.randn(900, 2, generator=torch.Generator().manual_seed(0))
+    off = means + torch.tensor([1.2, 0.9])           # like a classifier fitted to a GAN's displaced samples
+    clf = types.SimpleNamespace(probs=lambda v: torch.softmax(-torch.cdist(torch.as_tensor(v).float(), off) ** 2, 1))
+    pred = clf.probs(x).argmax(1).numpy()
+    assert 0.8 < A.cluster_scores(y, pred)["acc"] < 0.9
+    out, refit, hist = A.self_train(x, pred, clf, 9, rounds=2)
+    assert len(hist) == 2 and (hist[-1] == out).all() and out.shape == (900,)
+    assert A.cluster_scores(y, hist[0])["acc"] > 0.98 and A.cluster_scores(y, out)["acc"] > 0.98
+    assert (torch.as_tensor(refit.predict(x)).numpy() == out).all()
+    with pytest.raises(ValueError, match="keep"):
+        A.self_train(x, pred, clf, 9, keep=0)
+
+
 def test_component_classes_reads_which_class_each_gaussian_draws():
     _, y, spec = data.toy("grid3x3", 900, seed=0)
     means = 3 * spec.means
@@ -230,3 +247,17 @@ def test_result_file_prefers_full_then_tagged_full_then_cpu(tmp_path):
     assert A.load_result(tmp_path, "tree_mnist", settings=("cpu",)) == ("cpu", {"ok": 1})
     (tmp_path / "tree_mnist_full.json").write_text("{}")
     assert A.result_file(tmp_path, "tree_mnist", ".json")[0] == "full"
+
+
+def test_cluster_runs_lists_algorithm_2_kmeans_and_the_last_self_training_round(tmp_path):
+    run = dict(run="cpu", setting="cpu", seed=0, device="cpu", mmgan=dict(acc=0.5, nmi=0.4),
+               kmeans=dict(acc=0.53, nmi=0.48), settings=dict(base=16, c=0.3, steps=2000, lr_decay=0.5))
+    (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
+    old = dict(run, run="cpu-c1", settings=dict(base=16, c=1.0, steps=1000, clf_augment="shift"))
+    (tmp_path / "cluster_mnist_cpu-c1.json").write_text(json.dumps(old))
+    run["mmgan_selftrain"] = [dict(acc=0.6, nmi=0.5), dict(acc=0.7, nmi=0.6)]
+    (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
+    rows = A.cluster_runs(tmp_path, "mnist")                            # file-name order: cpu-c1, then cpu
+    assert [r["method"] for r in rows] == ["MM-GAN", "k-means", "MM-GAN", "k-means", "MM-GAN + 2 self-training rounds"]
+    assert rows[4]["acc"] == 0.7 and "lr decay" in rows[2]["source"] and "seed 0" in rows[2]["source"]
+    assert "c=1.0" in rows[0]["source"] and A.cluster_runs(tmp_path, "fashionmnist") == []

@@ -225,7 +225,7 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
             perm = torch.randperm(len(x), generator=g)
             for s in range(0, len(x), batch_size):
                 i = perm[s:s + batch_size]
-                xb = augs[augment](x[i], g).to(dev, memory_format=torch.channels_last)
+                xb = augs[augment](x[i].to(dev), g).to(memory_format=torch.channels_last)   # augmented on dev
                 loss = F.cross_entropy(model(xb), y[i].to(dev))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
