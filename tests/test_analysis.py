@@ -203,6 +203,7 @@ def test_gan_cluster_on_vectors_and_kmeans():
     assert A.cluster_scores(y[450:], km)["acc"] > 0.9
 
 
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")        # the MLP refit stops at 300 iterations
 def test_self_train_repairs_a_classifier_fitted_to_displaced_data():
     _, y, spec = data.toy("grid3x3", 900, seed=0)
     means = 3 * spec.means
