@@ -25,11 +25,13 @@ $PY benchmarks/step_time.py --rounds 3 --warmup 5 --iters 20 --json results/step
 $PY benchmarks/head_speed.py --reps 200 --json results/head_speed_gpu.json
 if [ "${STEPS_ONLY:-0}" = 1 ]; then exit 0; fi
 
-# 2. issue #6 at paper scale -> results/analysis/*_full.* (session 4 on one H100, 4-5 jobs sharing it: a
-#    20k-step clustering run ~6 min with k-means, the tree run ~70 s per 1k steps per model; BENCHMARKS.md)
-$PY benchmarks/analysis_targets.py cluster --full --progress
-$PY benchmarks/analysis_targets.py cluster --full --data fashionmnist --progress
-$PY benchmarks/analysis_targets.py cluster --full --c 0.3 --steps 12000 --lr-decay 0.5 --tag c0.3-decay0.5-s12k --progress
+# 2. issue #6 at paper scale -> results/analysis/*_full*.* (sessions 4-5 on one H100, 3-5 jobs sharing it: a
+#    12k-step clustering run with 5 self-training rounds and k-means ~7 min, the tree run ~70 s per 1k steps
+#    per model; BENCHMARKS.md)
+for seed in 0 1 2 3; do
+    $PY benchmarks/analysis_targets.py cluster --full --seed $seed $( [ $seed != 0 ] && echo --tag seed$seed )
+done
+$PY benchmarks/analysis_targets.py cluster --full --data fashionmnist
 $PY benchmarks/analysis_targets.py sigma --full --progress          # needs cluster --full's checkpoint
 $PY benchmarks/analysis_targets.py tree --full --progress           # 50k WGAN-GP steps per model: about 1 h each
 
