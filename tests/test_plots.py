@@ -66,6 +66,18 @@ def test_sigma_tradeoff_plot_has_error_bars():
     np.testing.assert_allclose(y, [1 - s / 3 + 0.01 for s in (0.5, 1.0, 2.0)])
 
 
+def test_self_training_plot_draws_rounds_and_kmeans():
+    run = dict(mmgan=dict(acc=0.5, nmi=0.4), kmeans=dict(acc=0.53, nmi=0.48),
+               mmgan_selftrain=[dict(acc=0.6, nmi=0.5), dict(acc=0.7, nmi=0.6)])
+    old = dict(mmgan=dict(acc=0.4, nmi=0.3), kmeans=dict(acc=0.53, nmi=0.48))      # no rounds: skipped
+    fig = plots.self_training_plot({"cpu": run, "old": old})
+    assert len(fig.axes) == 2
+    x, y = (np.asarray(v, dtype=float) for v in fig.axes[0].lines[0].get_data())
+    np.testing.assert_allclose(x, [0, 1, 2])
+    np.testing.assert_allclose(y, [0.5, 0.6, 0.7])
+    assert len(fig.axes[1].lines) == 2 and fig.axes[1].lines[1].get_ydata()[0] == 0.48   # NMI line + k-means
+
+
 def test_image_rows_and_panels():
     x = torch.rand(3, 4, 1, 8, 8) * 2 - 1
     assert len(_images(plots.image_rows(x, labels=["a", "b", "c"]))) == 12

@@ -204,3 +204,28 @@ def sigma_tradeoff_plot(rows, keys=("quality", "diversity"), title=None):
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+__all__ += ["self_training_plot"]
+
+
+def self_training_plot(runs, keys=("acc", "nmi"), title=None):
+    """Clustering scores after each self-training round: one panel per key, one line per run
+    (round 0 = Algorithm 2 alone), its k-means score as a dotted line of the same colour.
+    runs: {label: a `benchmarks/analysis_targets.py cluster` result dict with "mmgan",
+    "mmgan_selftrain" and "kmeans"}; runs without rounds are skipped."""
+    fig, axes = _plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        for label, r in runs.items():
+            ys = [r["mmgan"][k]] + [s[k] for s in r.get("mmgan_selftrain") or []]
+            if len(ys) > 1:
+                line, = ax.plot(range(len(ys)), ys, marker="o", ms=3, label=label)
+                ax.axhline(r["kmeans"][k], color=line.get_color(), lw=0.8, ls=":")
+        ax.set_xlabel("self-training round (0 = Algorithm 2)")
+        ax.set_ylabel(k.upper())
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))     # beside the plots
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
