@@ -234,18 +234,10 @@ def main(argv=None):
     table = dict(cluster=CLUSTER, tree=TREE, sigma=SIGMA).get(a.what, {})
     s = dict(table.get(a.setting, {}))
     a.run = a.setting + (f"-{a.tag}" if a.tag else "")
-    if a.steps:
-        s["steps"] = a.steps
-    if a.c is not None:
-        s["c"] = a.c
-    if a.lr_decay is not None:
-        s["lr_decay"] = a.lr_decay
-    if a.pack is not None:
-        s["pack"] = a.pack
-    if a.refine is not None:
-        s["refine"] = a.refine
-    a.overrides = {k for k, v in (("steps", a.steps), ("c", a.c), ("lr_decay", a.lr_decay), ("pack", a.pack),
-                                  ("refine", a.refine)) if v is not None}
+    # command-line overrides of the settings (--reuse keeps the stored run's settings except these)
+    a.overrides = {k: v for k, v in dict(steps=a.steps, c=a.c, lr_decay=a.lr_decay, pack=a.pack,
+                                         refine=a.refine).items() if v is not None}
+    s.update(a.overrides)
     OUT.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
     res = globals()[a.what](s, a)

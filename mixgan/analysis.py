@@ -518,15 +518,21 @@ def load_result(folder, name, settings=RESULT_SETTINGS):
     return (s, json.loads(f.read_text())) if f is not None else (None, None)
 
 
-def cluster_runs(folder, dataset):
-    """Every stored `cluster_<dataset>_*.json` of `benchmarks/analysis_targets.py cluster` as table
-    rows dict(source, method, acc, nmi): Algorithm 2 ("MM-GAN"), k-means and, when the run had
-    them, the last self-training round. `source` names the run: device, seed and settings."""
+def cluster_results(folder, dataset):
+    """Every stored `cluster_<dataset>_<run>.json` of `benchmarks/analysis_targets.py cluster`
+    -> {run: result dict}, in file-name order."""
     import json
     from pathlib import Path
+    files = sorted(Path(folder).glob(f"cluster_{dataset}_*.json"))
+    return {f.stem[len(f"cluster_{dataset}_"):]: json.loads(f.read_text()) for f in files}
+
+
+def cluster_runs(folder, dataset):
+    """The stored clustering runs (`cluster_results`) as table rows dict(source, method, acc, nmi):
+    Algorithm 2 ("MM-GAN"), k-means and, when the run had them, the last self-training round.
+    `source` names the run: device, seed and settings."""
     rows = []
-    for f in sorted(Path(folder).glob(f"cluster_{dataset}_*.json")):
-        r = json.loads(f.read_text())
+    for r in cluster_results(folder, dataset).values():
         st = r["settings"]
         src = (f"committed {r.get('run', r['setting'])} run ({r.get('device', 'cpu')}, seed {r['seed']}): "
                f"base {st['base']}, c={st['c']}, {st['steps']} steps{', lr decay' if st.get('lr_decay') else ''}"
