@@ -262,6 +262,20 @@ def test_bad_features_raise_value_error(fn):
         fn(a[0], a)
 
 
+@pytest.mark.parametrize("n,d", [(50, 8), (6, 16)])        # covariance route, nuclear-norm route
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_frechet_non_finite_either_set_raises(n, d, value):
+    """frechet_distance checks finiteness on the float64 means, not value by value: same errors."""
+    a, b = torch.randn(n, d), torch.randn(n, d)
+    for first in (True, False):
+        bad = (a if first else b).clone()
+        bad[n - 1, d - 1] = value
+        with pytest.raises(ValueError, match="NaN or inf"):
+            M.frechet_distance(bad, b) if first else M.frechet_distance(a, bad)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        M.gaussian_stats(bad.double())
+
+
 def test_too_few_samples_raise_value_error():
     with pytest.raises(ValueError, match="at least 2"):
         M.frechet_distance(torch.randn(1, 4), torch.randn(10, 4))
