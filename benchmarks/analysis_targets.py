@@ -44,11 +44,15 @@ OUT = ROOT / "results" / "analysis"
 # In 1,000-2,000 CPU steps, c = 0.1 draws every class from every Gaussian (judge purity 0.31),
 # c = 0.3 mostly one class per Gaussian (0.84), and c ≥ 0.5 one fixed image per Gaussian
 # (within-Gaussian pixel spread about 0.05 vs 0.29 for a real class). Numbers: BENCHMARKS.md.
-# refine: rounds of `A.self_train` after Algorithm 2 (our addition; both results are recorded).
-CLUSTER = dict(quick=dict(base=4, c=0.3, sigma=0.15, steps=2, M=20, clf_epochs=1, n_cluster=300, refine=1),
-               cpu=dict(base=16, c=0.3, sigma=0.15, steps=2000, M=1000, clf_epochs=2, n_cluster=10_000, refine=5),
+# refine: rounds of `A.self_train` after Algorithm 2 (our addition; both results are recorded). relabel:
+# "argmax" keeps the classifier's own clusters each round; `--relabel kmeans` re-cuts them by k-means on its
+# features, which on CPU did as well from k-means on pixels as from the GAN (BENCHMARKS.md), so it is not the default.
+CLUSTER = dict(quick=dict(base=4, c=0.3, sigma=0.15, steps=2, M=20, clf_epochs=1, n_cluster=300, refine=1,
+                          relabel="argmax"),
+               cpu=dict(base=16, c=0.3, sigma=0.15, steps=2000, M=1000, clf_epochs=2, n_cluster=10_000, refine=5,
+                        relabel="argmax"),
                full=dict(base=64, c=0.3, sigma=0.15, steps=12_000, lr_decay=0.5, M=5000, clf_epochs=5,
-                         n_cluster=60_000, refine=5))
+                         n_cluster=60_000, refine=5, relabel="argmax"))
 # HMoG / MoG: the paper trains with WGAN-GP (5 critic steps, lr 1e-4), far too slow to learn digits on
 # a shared CPU; the CPU run uses the non-saturating loss (1 D step, lr 2e-4, BatchNorm D) instead.
 TREE = dict(quick=dict(base=2, steps=2, batch_size=16, n=200, loss="nonsaturating", lr=2e-4),
@@ -106,7 +110,7 @@ def cluster(s, a):
           flush=True)
     for r in range(s.get("refine", 0)):             # = A.self_train(rounds=refine), one round at a time
         pred, clf, _ = A.self_train(xc, pred, clf, 10, rounds=1, epochs=s["clf_epochs"], seed=a.seed + r,
-                                    device=a.device)
+                                    device=a.device, relabel=s.get("relabel", "argmax"))
         refined.append(A.cluster_scores(yc, pred))
         print(f"  + self-training round {r + 1}: ACC {refined[-1]['acc']:.4f}  NMI {refined[-1]['nmi']:.4f} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -220,6 +224,8 @@ def main(argv=None):
     ap.add_argument("--lr-decay", type=float, help="cluster: lr falls linearly to 0 over this last fraction of steps")
     ap.add_argument("--pack", type=int, help="cluster: PacGAN packing of D (2 = pairs of samples)")
     ap.add_argument("--refine", type=int, help="cluster: rounds of self-training after Algorithm 2 (A.self_train)")
+    ap.add_argument("--relabel", choices=["argmax", "kmeans"],
+                    help="cluster: how each self-training round labels the real images (A.self_train)")
     ap.add_argument("--reuse", action="store_true",
                     help="cluster: rerun Algorithm 2 (+ self-training) on the stored mmgan_<data>_<run>.pt, no training")
     ap.add_argument("--data", default="mnist", choices=["mnist", "fashionmnist"], help="cluster: the data set")
@@ -236,7 +242,7 @@ def main(argv=None):
     a.run = a.setting + (f"-{a.tag}" if a.tag else "")
     # command-line overrides of the settings (--reuse keeps the stored run's settings except these)
     a.overrides = {k: v for k, v in dict(steps=a.steps, c=a.c, lr_decay=a.lr_decay, pack=a.pack,
-                                         refine=a.refine).items() if v is not None}
+                                         refine=a.refine, relabel=a.relabel).items() if v is not None}
     s.update(a.overrides)
     OUT.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()

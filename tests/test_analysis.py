@@ -220,6 +220,28 @@ def test_self_train_repairs_a_classifier_fitted_to_displaced_data():
         A.self_train(x, pred, clf, 9, keep=0)
 
 
+def test_self_train_kmeans_relabel_splits_a_merged_cluster():
+    """Two classes in one cluster and one cluster empty: argmax rounds keep 8 clusters, k-means rounds cut 9."""
+    _, y, spec = data.toy("grid3x3", 900, seed=0)
+    means = 3 * spec.means
+    x = means[y] + 0.3 * torch.randn(900, 2, generator=torch.Generator().manual_seed(0))
+    centres = means.clone()
+    centres[0] = centres[1] = (means[0] + means[1]) / 2                 # classes 0 and 1 share cluster 0 ...
+    centres[1] = 100.0                                                  # ... and cluster 1 is empty
+    clf = types.SimpleNamespace(
+        probs=lambda v: torch.softmax(-torch.cdist(torch.as_tensor(v).float(), centres) ** 2, 1),
+        features=lambda v: torch.exp(-torch.cdist(torch.as_tensor(v).float(), means) ** 2 / 4))
+    pred = clf.probs(x).argmax(1).numpy()
+    assert len(set(pred.tolist())) == 8
+    arg, _, _ = A.self_train(x, pred, clf, 9, rounds=1)
+    km, refit, hist = A.self_train(x, pred, clf, 9, rounds=1, relabel="kmeans")
+    assert len(set(arg.tolist())) <= 8 and len(set(km.tolist())) == 9
+    assert A.cluster_scores(y, arg)["acc"] < 0.95 < 0.98 < A.cluster_scores(y, km)["acc"]
+    assert len(hist) == 1 and hasattr(refit, "features") and refit.features(x[:5]).shape == (5, 64)
+    with pytest.raises(ValueError, match="relabel"):
+        A.self_train(x, pred, clf, 9, relabel="nearest")
+
+
 def test_component_classes_reads_which_class_each_gaussian_draws():
     _, y, spec = data.toy("grid3x3", 900, seed=0)
     means = 3 * spec.means
@@ -259,6 +281,10 @@ def test_cluster_runs_lists_algorithm_2_kmeans_and_the_last_self_training_round(
     run["mmgan_selftrain"] = [dict(acc=0.6, nmi=0.5), dict(acc=0.7, nmi=0.6)]
     (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
     rows = A.cluster_runs(tmp_path, "mnist")                            # file-name order: cpu-c1, then cpu
-    assert [r["method"] for r in rows] == ["MM-GAN", "k-means", "MM-GAN", "k-means", "MM-GAN + 2 self-training rounds"]
+    assert [r["method"] for r in rows] == ["MM-GAN", "k-means", "MM-GAN", "k-means",
+                                           "MM-GAN + 2 self-training rounds (argmax)"]
     assert rows[4]["acc"] == 0.7 and "lr decay" in rows[2]["source"] and "seed 0" in rows[2]["source"]
     assert "c=1.0" in rows[0]["source"] and A.cluster_runs(tmp_path, "fashionmnist") == []
+    run["settings"]["relabel"] = "kmeans"
+    (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
+    assert A.cluster_runs(tmp_path, "mnist")[4]["method"].endswith("(k-means on features)")

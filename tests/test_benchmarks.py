@@ -38,8 +38,8 @@ def test_head_speed_quick(tmp_path):
 
 
 def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
-    """`cluster --quick`: a tiny MM-GAN, Algorithm 2, one self-training round, k-means; `--reuse --refine 2`
-    reruns Algorithm 2 and the rounds on the stored GAN without training it."""
+    """`cluster --quick`: a tiny MM-GAN, Algorithm 2, one self-training round, k-means; `--reuse --refine 2
+    --relabel kmeans` reruns Algorithm 2 and the rounds (k-means relabelling) on the stored GAN without training it."""
     cmd = [sys.executable, "benchmarks/analysis_targets.py", "cluster", "--quick", "--out", str(tmp_path)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -47,8 +47,11 @@ def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
     assert res["settings"]["refine"] == 1 and len(res["mmgan_selftrain"]) == 1 and res["n_clustered"] == 300
     assert 0 <= res["mmgan"]["acc"] <= 1 and 0 <= res["kmeans"]["nmi"] <= 1 and res["train_seconds"] > 0
     assert "Algorithm 2" in r.stdout and "self-training round 1" in r.stdout
-    r = subprocess.run(cmd + ["--reuse", "--refine", "2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res["settings"]["relabel"] == "argmax"
+    r = subprocess.run(cmd + ["--reuse", "--refine", "2", "--relabel", "kmeans"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     again = json.loads((tmp_path / "cluster_mnist_quick.json").read_text())
     assert again["settings"]["refine"] == 2 and len(again["mmgan_selftrain"]) == 2
+    assert again["settings"]["relabel"] == "kmeans"
     assert again["mmgan"] == res["mmgan"] and again["train_seconds"] == res["train_seconds"]   # same GAN, same steps 2-4
