@@ -9,7 +9,9 @@ Targets: (1) MNIST clustering ACC ≥ 0.95 with the full settings (a GPU run: ~7
 reached 0.96 with seed 0 and 0.80-0.86 with seeds 1-3), and the CPU setting (what one core affords in
 ~10 min) beats k-means. Both use Algorithm 2 followed by `refine` rounds of self-training
 (`A.self_train`, our addition); each JSON records Algorithm 2 alone ("mmgan") and every round
-("mmgan_selftrain"). `--reuse` reruns that part on a stored GAN. Numbers: BENCHMARKS.md.
+("mmgan_selftrain"). `--reuse` reruns that part on a stored GAN (`--from-run RUN`: RUN's GAN, written under
+a new `--tag`). `--start kmeans` is the control without a GAN: the same rounds started from k-means on
+the pixels (cluster_mnist_<setting>-nogan.json, rounds in "kmeans_selftrain"). Numbers: BENCHMARKS.md.
 (2) the depth-4 HMoG's gating correlation matrix has more positive mass in its 2×2 and 4×4
 diagonal blocks than MoG's.
 CPU settings are the defaults; `--full` switches to the paper-scale ones, `--quick` to a dry run
@@ -85,14 +87,17 @@ def cluster(s, a):
     # Algorithm 2 line 7's classifier: strong augmentation (rotation, zoom, shift, stroke width), recorded
     # in the settings; results written before session 4 have no such key and used ±2 px shifts.
     s.setdefault("clf_augment", "strong")
+    if a.start == "kmeans":
+        return nogan(s, a, x[:s["n_cluster"]], y[:s["n_cluster"]])
     name = a.run if a.data == "mnist" else f"{a.data}_{a.run}"
-    ck = OUT / f"mmgan_{a.data}_{a.run}.pt"
+    gan_run = a.from_run or a.run
+    ck = OUT / f"mmgan_{a.data}_{gan_run}.pt"
     t0 = time.perf_counter()
     if a.reuse:                                     # steps 2-8 again on the stored GAN (no training)
         if not ck.exists():
             raise SystemExit(f"--reuse: {ck} missing")
         model = models.load(ck)
-        old = json.loads((OUT / f"cluster_{a.data}_{a.run}.json").read_text())
+        old = json.loads((OUT / f"cluster_{a.data}_{gan_run}.json").read_text())
         t_train = old.get("train_seconds")                      # of the run that trained it
         s = {**old["settings"], **{k: v for k, v in s.items() if k not in old["settings"] or k in a.overrides}}
     else:
@@ -105,15 +110,10 @@ def cluster(s, a):
     xc, yc = x[:s["n_cluster"]], y[:s["n_cluster"]]
     pred, clf = A.gan_cluster(model, xc, M=s["M"], epochs=s["clf_epochs"], seed=a.seed, device=a.device,
                               augment=s["clf_augment"])
-    gan, refined = A.cluster_scores(yc, pred), []
+    gan = A.cluster_scores(yc, pred)
     print(f"MM-GAN (Algorithm 2): ACC {gan['acc']:.4f}  NMI {gan['nmi']:.4f} ({time.perf_counter() - t0:.0f} s)",
           flush=True)
-    for r in range(s.get("refine", 0)):             # = A.self_train(rounds=refine), one round at a time
-        pred, clf, _ = A.self_train(xc, pred, clf, 10, rounds=1, epochs=s["clf_epochs"], seed=a.seed + r,
-                                    device=a.device, relabel=s.get("relabel", "argmax"))
-        refined.append(A.cluster_scores(yc, pred))
-        print(f"  + self-training round {r + 1}: ACC {refined[-1]['acc']:.4f}  NMI {refined[-1]['nmi']:.4f} "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    refined = rounds(xc, yc, pred, clf, s, a, t0)
     t1 = time.perf_counter()
     km = A.cluster_scores(yc, A.kmeans_baseline(xc, 10, seed=a.seed, n_init=3))
     t_km = time.perf_counter() - t1
@@ -122,17 +122,48 @@ def cluster(s, a):
     comps = dict(A.component_classes(model, judge, M=200), judge=which)
     if not a.reuse:
         model.save(ck)
-    save_fig(plots.image_rows(A.component_samples(model, 10)[0].view(10, 10, 1, 32, 32),
-                              labels=[f"k={k}: {c}" for k, c in enumerate(comps["classes"])],
-                              title=f"MM-GAN on {a.data}: 10 samples per Gaussian (label: the judge's majority class)"),
-             f"cluster_components_{name}.png")
+    if not a.from_run:                              # (else it is the figure of the run named there)
+        save_fig(plots.image_rows(A.component_samples(model, 10)[0].view(10, 10, 1, 32, 32),
+                                  labels=[f"k={k}: {c}" for k, c in enumerate(comps["classes"])],
+                                  title=f"MM-GAN on {a.data}: 10 samples per Gaussian "
+                                        "(label: the judge's majority class)"),
+                 f"cluster_components_{name}.png")
     res = dict(setting=a.setting, run=a.run, settings=s, seed=a.seed, dataset=a.data, n_clustered=len(xc),
                mmgan=gan, mmgan_selftrain=refined, kmeans=km, components=comps, train_seconds=t_train,
-               kmeans_seconds=round(t_km, 1), paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == a.data])
+               kmeans_seconds=round(t_km, 1), paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == a.data],
+               **({"gan_from": a.from_run} if a.from_run else {}))
     print(f"k-means: ACC {km['acc']:.4f}  NMI {km['nmi']:.4f}")
     print(f"Gaussians -> classes (judge): {comps['classes']}  purity {comps['purity']}  acc {comps['acc']}  "
           f"spread {comps['spread']}")
     return res
+
+
+def rounds(xc, yc, pred, clf, s, a, t0):
+    """`refine` rounds of `A.self_train` (one at a time, to print each) -> the scores after each round."""
+    scores = []
+    for r in range(s.get("refine", 0)):
+        pred, clf, _ = A.self_train(xc, pred, clf, 10, rounds=1, epochs=s["clf_epochs"], seed=a.seed + r,
+                                    device=a.device, relabel=s.get("relabel", "argmax"))
+        scores.append(A.cluster_scores(yc, pred))
+        print(f"  + self-training round {r + 1}: ACC {scores[-1]['acc']:.4f}  NMI {scores[-1]['nmi']:.4f} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    return scores
+
+
+def nogan(s, a, xc, yc):
+    """The control without a GAN (`cluster --start kmeans`): the same self-training rounds, started from
+    k-means on the pixels instead of Algorithm 2. The first classifier is trained on the real images
+    labelled by their k-means cluster (Algorithm 2 trains it on generated images labelled by Gaussian)."""
+    s = {k: s[k] for k in ("n_cluster", "clf_epochs", "clf_augment", "refine", "relabel")}
+    t0 = time.perf_counter()
+    start = torch.as_tensor(A.kmeans_baseline(xc, 10, seed=a.seed, n_init=3)).long()
+    km, t_km = A.cluster_scores(yc, start.numpy()), time.perf_counter() - t0
+    print(f"k-means on pixels: ACC {km['acc']:.4f}  NMI {km['nmi']:.4f} ({t_km:.0f} s)", flush=True)
+    clf = A.train_cluster_classifier(xc, start, 10, s["clf_epochs"], a.seed, a.device, augment=s["clf_augment"])
+    refined = rounds(xc, yc, start.numpy(), clf, s, a, t0)
+    return dict(setting=a.setting, run=a.run, start="kmeans", settings=s, seed=a.seed, dataset=a.data,
+                n_clustered=len(xc), kmeans=km, kmeans_selftrain=refined, kmeans_seconds=round(t_km, 1),
+                paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == a.data])
 
 
 def tree(s, a):
@@ -203,6 +234,11 @@ def show(_s, _a):
                 print(f"  {label}: ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | k-means ACC {k['acc']:.4f} "
                       f"NMI {k['nmi']:.4f} | beats k-means (ACC, NMI): {m['acc'] > k['acc']}, {m['nmi'] > k['nmi']}"
                       f" | ACC ≥ 0.95: {m['acc'] >= 0.95}")
+        if r.get("start") == "kmeans":                             # the control without a GAN
+            k, st = r["kmeans"], r.get("kmeans_selftrain") or []
+            for m in st[-1:]:
+                print(f"  no GAN: k-means + {len(st)} self-training rounds: ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | "
+                      f"k-means ACC {k['acc']:.4f} NMI {k['nmi']:.4f}")
         if "models" in r and "HMoG" in r.get("models", {}):
             bm = {n: {(x["model"], x["block"], x.get("kind", "positive")): x["ratio"] for x in v["block_mass"]}
                   for n, v in r["models"].items()}
@@ -228,6 +264,11 @@ def main(argv=None):
                     help="cluster: how each self-training round labels the real images (A.self_train)")
     ap.add_argument("--reuse", action="store_true",
                     help="cluster: rerun Algorithm 2 (+ self-training) on the stored mmgan_<data>_<run>.pt, no training")
+    ap.add_argument("--from-run", help="cluster --reuse: the stored run whose GAN (and settings) to use; the "
+                    "results are written under this run's own name (default: the same run)")
+    ap.add_argument("--start", default="gan", choices=["gan", "kmeans"],
+                    help="cluster: start self-training from Algorithm 2 (gan) or, as a control without a GAN, "
+                    "from k-means on the pixels (kmeans; the run is named <setting>-nogan[-tag])")
     ap.add_argument("--data", default="mnist", choices=["mnist", "fashionmnist"], help="cluster: the data set")
     ap.add_argument("--tag", default="", help="suffix for the output names, e.g. cpu-c0.5")
     ap.add_argument("--device", default=None)
@@ -239,7 +280,12 @@ def main(argv=None):
     a.setting = "full" if a.full else "quick" if a.quick else "cpu"
     table = dict(cluster=CLUSTER, tree=TREE, sigma=SIGMA).get(a.what, {})
     s = dict(table.get(a.setting, {}))
-    a.run = a.setting + (f"-{a.tag}" if a.tag else "")
+    nogan = a.what == "cluster" and a.start == "kmeans"
+    if nogan and (a.reuse or a.from_run):
+        ap.error("--start kmeans trains no GAN: --reuse / --from-run do not apply")
+    if a.from_run and not a.reuse:
+        ap.error("--from-run needs --reuse")
+    a.run = a.setting + ("-nogan" if nogan else "") + (f"-{a.tag}" if a.tag else "")
     # command-line overrides of the settings (--reuse keeps the stored run's settings except these)
     a.overrides = {k: v for k, v in dict(steps=a.steps, c=a.c, lr_decay=a.lr_decay, pack=a.pack,
                                          refine=a.refine, relabel=a.relabel).items() if v is not None}

@@ -408,9 +408,10 @@ def self_train(x, clusters, classifier, K, rounds=3, keep=0.5, epochs=2, seed=0,
     split classes that two Gaussians share, and a cluster that empties stays empty. k-means rounds
     (alternating clustering of features and training on the clusters, as in DeepCluster, Caron et al.
     2018) re-cut all K clusters each round, so they can (MNIST, 10,000 images, CPU GANs of seeds 0/1/2:
-    0.81/0.63/0.71 after 5 argmax rounds, 0.80/0.88/0.89 after 5 k-means rounds). Started from k-means
-    on pixels instead of a GAN, 5 rounds gave 0.68 (argmax) and 0.83-0.87 (k-means): at that budget the
-    GAN adds nothing measurable (BENCHMARKS.md, session 6). Give each round enough optimizer steps: a
+    0.81/0.63/0.71 after 5 argmax rounds, 0.87/0.89/0.88 after 5 k-means rounds). The control started
+    from k-means on pixels instead of a GAN (`analysis_targets.py cluster --start kmeans`) gave
+    0.67/0.64/0.68 (argmax) and 0.89/0.89/0.87 (k-means) there, but 0.66 (argmax) on all 60,000 images,
+    where the GPU GANs reach 0.80-0.96 (BENCHMARKS.md, session 7). Give each round enough optimizer steps: a
     weak refit lets clusters merge round after round (MNIST, 1,000 images, 2 epochs of batch 32: ACC
     0.46 -> 0.16 in 3 argmax rounds). Round r trains with seed `seed + r + 1` (k-means: random_state
     `seed + r`). Returns (clusters [n] numpy int, classifier, history: the clusters after each round).
@@ -559,18 +560,34 @@ def cluster_results(folder, dataset):
 def cluster_runs(folder, dataset):
     """The stored clustering runs (`cluster_results`) as table rows dict(source, method, acc, nmi):
     Algorithm 2 ("MM-GAN"), k-means and, when the run had them, the last self-training round (with how
-    its rounds relabelled: "argmax" or "k-means on features").
+    its rounds relabelled: "argmax" or "k-means on features"). A control run without a GAN (`cluster
+    --start kmeans`: self-training started from k-means on pixels) gives k-means and its last round.
     `source` names the run: device, seed and settings."""
     rows = []
     for r in cluster_results(folder, dataset).values():
         st = r["settings"]
-        src = (f"committed {r.get('run', r['setting'])} run ({r.get('device', 'cpu')}, seed {r['seed']}): "
-               f"base {st['base']}, c={st['c']}, {st['steps']} steps{', lr decay' if st.get('lr_decay') else ''}"
-               f"{', D packs of %d' % st['pack'] if st.get('pack', 1) > 1 else ''}, "
-               f"classifier aug. {st.get('clf_augment', 'shift')}")
+        how = "k-means on features" if st.get("relabel") == "kmeans" else "argmax"
+        head = f"committed {r.get('run', r['setting'])} run ({r.get('device', 'cpu')}, seed {r['seed']}): "
+        aug = f"classifier aug. {st.get('clf_augment', 'shift')}"
+        if r.get("start") == "kmeans":                              # the control without a GAN
+            src = head + f"no GAN, {r['n_clustered']} images, {aug}"
+            rows.append(dict(source=src, method="k-means", **r["kmeans"]))
+            if r.get("kmeans_selftrain"):
+                rows.append(dict(source=src, method=f"k-means + {len(r['kmeans_selftrain'])} self-training rounds "
+                                 f"({how})", **r["kmeans_selftrain"][-1]))
+            continue
+        src = (head + f"base {st['base']}, c={st['c']}, {st['steps']} steps{', lr decay' if st.get('lr_decay') else ''}"
+               f"{', D packs of %d' % st['pack'] if st.get('pack', 1) > 1 else ''}, {aug}")
         rows += [dict(source=src, method=m, **r[k]) for m, k in (("MM-GAN", "mmgan"), ("k-means", "kmeans"))]
         if r.get("mmgan_selftrain"):
-            how = "k-means on features" if st.get("relabel") == "kmeans" else "argmax"
             rows.append(dict(source=src, method=f"MM-GAN + {len(r['mmgan_selftrain'])} self-training rounds ({how})",
                              **r["mmgan_selftrain"][-1]))
     return rows
+
+
+def selftrain_curve(result):
+    """A `cluster` result -> [scores at round 0, after round 1, …]: round 0 is Algorithm 2 ("mmgan"), or
+    k-means for a control run without a GAN (`start == "kmeans"`)."""
+    if result.get("start") == "kmeans":
+        return [result["kmeans"]] + list(result.get("kmeans_selftrain") or [])
+    return [result["mmgan"]] + list(result.get("mmgan_selftrain") or [])

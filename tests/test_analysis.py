@@ -288,3 +288,19 @@ def test_cluster_runs_lists_algorithm_2_kmeans_and_the_last_self_training_round(
     run["settings"]["relabel"] = "kmeans"
     (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
     assert A.cluster_runs(tmp_path, "mnist")[4]["method"].endswith("(k-means on features)")
+
+
+def test_cluster_runs_and_curve_of_a_control_run_without_a_gan(tmp_path):
+    """`cluster --start kmeans` stores no "mmgan": its rows are k-means and its last round; its curve
+    starts at k-means."""
+    nogan = dict(run="cpu-nogan", setting="cpu", seed=1, device="cpu", start="kmeans", n_clustered=10_000,
+                 kmeans=dict(acc=0.53, nmi=0.48), kmeans_selftrain=[dict(acc=0.6, nmi=0.55), dict(acc=0.68, nmi=0.6)],
+                 settings=dict(n_cluster=10_000, clf_epochs=2, clf_augment="strong", refine=2, relabel="argmax"))
+    (tmp_path / "cluster_mnist_cpu-nogan.json").write_text(json.dumps(nogan))
+    rows = A.cluster_runs(tmp_path, "mnist")
+    assert [r["method"] for r in rows] == ["k-means", "k-means + 2 self-training rounds (argmax)"]
+    assert rows[1]["acc"] == 0.68 and "no GAN" in rows[1]["source"] and "seed 1" in rows[1]["source"]
+    assert [s["acc"] for s in A.selftrain_curve(nogan)] == [0.53, 0.6, 0.68]
+    gan = dict(mmgan=dict(acc=0.5, nmi=0.4), kmeans=dict(acc=0.53, nmi=0.48), mmgan_selftrain=[dict(acc=0.7, nmi=0.6)])
+    assert [s["acc"] for s in A.selftrain_curve(gan)] == [0.5, 0.7]
+    assert [s["acc"] for s in A.selftrain_curve(dict(gan, mmgan_selftrain=None))] == [0.5]

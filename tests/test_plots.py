@@ -76,6 +76,10 @@ def test_self_training_plot_draws_rounds_and_kmeans():
     np.testing.assert_allclose(x, [0, 1, 2])
     np.testing.assert_allclose(y, [0.5, 0.6, 0.7])
     assert len(fig.axes[1].lines) == 2 and fig.axes[1].lines[1].get_ydata()[0] == 0.48   # NMI line + k-means
+    nogan = dict(start="kmeans", kmeans=dict(acc=0.53, nmi=0.48), kmeans_selftrain=[dict(acc=0.68, nmi=0.6)])
+    fig = plots.self_training_plot({"cpu": run, "no GAN": nogan})                  # the control: dashed, from k-means
+    line = fig.axes[0].lines[2]
+    assert list(line.get_ydata()) == [0.53, 0.68] and line.get_linestyle() == "--"
 
 
 def test_image_rows_and_panels():

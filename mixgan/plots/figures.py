@@ -48,6 +48,8 @@ def loss_curves(history, title=None, ax=None):
 # ============================================================================ interpretability (SPEC §6)
 # Tree figure (HMoG Fig. 12–13), gating correlations (Fig. 11), σ trade-off (seed 003 Fig. 4.5),
 # image rows / panels for leaves, clusters, truncation. Data come from `mixgan.analysis`.
+from itertools import cycle as _cycle
+
 import matplotlib.pyplot as _plt
 import numpy as _np
 import torch as _torch
@@ -211,20 +213,26 @@ __all__ += ["self_training_plot"]
 
 def self_training_plot(runs, keys=("acc", "nmi"), title=None):
     """Clustering scores after each self-training round: one panel per key, one line per run
-    (round 0 = Algorithm 2 alone), its k-means score as a dotted line of the same colour.
-    runs: {label: a `benchmarks/analysis_targets.py cluster` result dict with "mmgan",
-    "mmgan_selftrain" and "kmeans"}; runs without rounds are skipped."""
+    (round 0 = Algorithm 2 alone, or k-means for a control without a GAN: dashed), its k-means score as a
+    dotted line of the same colour. runs: {label: a `benchmarks/analysis_targets.py cluster` result dict
+    with "mmgan", "mmgan_selftrain" and "kmeans" (a control: "start", "kmeans_selftrain")}; runs without
+    rounds are skipped."""
+    from ..analysis import selftrain_curve
     fig, axes = _plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
+    runs = {label: r for label, r in runs.items() if len(selftrain_curve(r)) > 1}
+    colours = _plt.cm.tab10.colors if len(runs) <= 10 else _plt.cm.tab20.colors
     for ax, k in zip(axes[0], keys):
-        for label, r in runs.items():
-            ys = [r["mmgan"][k]] + [s[k] for s in r.get("mmgan_selftrain") or []]
-            if len(ys) > 1:
-                line, = ax.plot(range(len(ys)), ys, marker="o", ms=3, label=label)
-                ax.axhline(r["kmeans"][k], color=line.get_color(), lw=0.8, ls=":")
-        ax.set_xlabel("self-training round (0 = Algorithm 2)")
+        for (label, r), colour in zip(runs.items(), _cycle(colours)):
+            ys = [s[k] for s in selftrain_curve(r)]
+            ax.plot(range(len(ys)), ys, marker="o", ms=3, label=label, color=colour,
+                    ls="--" if r.get("start") == "kmeans" else "-")
+            ax.axhline(r["kmeans"][k], color=colour, lw=0.8, ls=":")
+        ax.set_xlabel("self-training round")
         ax.set_ylabel(k.upper())
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))     # beside the plots
+    fig.text(0.5, -0.03, "round 0: Algorithm 2 (solid lines) or, for a control without a GAN (dashed), "
+             "k-means on the pixels", ha="center", va="top", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
