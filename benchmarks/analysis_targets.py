@@ -259,6 +259,7 @@ def main(argv=None):
     ap.add_argument("--c", type=float, help="cluster: override the GMM means' range c (μ_k ~ U[-c, c]^d)")
     ap.add_argument("--lr-decay", type=float, help="cluster: lr falls linearly to 0 over this last fraction of steps")
     ap.add_argument("--pack", type=int, help="cluster: PacGAN packing of D (2 = pairs of samples)")
+    ap.add_argument("--clf-epochs", type=int, help="cluster: epochs of the classifier, in Algorithm 2 and each round")
     ap.add_argument("--refine", type=int, help="cluster: rounds of self-training after Algorithm 2 (A.self_train)")
     ap.add_argument("--relabel", choices=["argmax", "kmeans"],
                     help="cluster: how each self-training round labels the real images (A.self_train)")
@@ -288,7 +289,8 @@ def main(argv=None):
     a.run = a.setting + ("-nogan" if nogan else "") + (f"-{a.tag}" if a.tag else "")
     # command-line overrides of the settings (--reuse keeps the stored run's settings except these)
     a.overrides = {k: v for k, v in dict(steps=a.steps, c=a.c, lr_decay=a.lr_decay, pack=a.pack,
-                                         refine=a.refine, relabel=a.relabel).items() if v is not None}
+                                         refine=a.refine, relabel=a.relabel, clf_epochs=a.clf_epochs).items()
+                   if v is not None}
     s.update(a.overrides)
     OUT.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()

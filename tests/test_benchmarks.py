@@ -40,7 +40,8 @@ def test_head_speed_quick(tmp_path):
 def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
     """`cluster --quick`: a tiny MM-GAN, Algorithm 2, one self-training round, k-means; `--reuse --from-run quick
     --tag km --refine 2 --relabel kmeans` reruns Algorithm 2 and the rounds (k-means relabelling) on the stored GAN
-    without training it, under a new name; `--start kmeans` is the control without a GAN."""
+    without training it, under a new name; `--start kmeans` is the control without a GAN (`--clf-epochs` overrides
+    the classifier's epochs)."""
     cmd = [sys.executable, "benchmarks/analysis_targets.py", "cluster", "--quick", "--out", str(tmp_path)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -57,10 +58,12 @@ def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
     assert again["settings"]["relabel"] == "kmeans" and again["gan_from"] == "quick"
     assert json.loads((tmp_path / "cluster_mnist_quick.json").read_text()) == res              # left as it was
     assert again["mmgan"] == res["mmgan"] and again["train_seconds"] == res["train_seconds"]   # same GAN, same steps 2-4
-    r = subprocess.run(cmd + ["--start", "kmeans"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(cmd + ["--start", "kmeans", "--clf-epochs", "2"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     ctl = json.loads((tmp_path / "cluster_mnist_quick-nogan.json").read_text())
     assert ctl["start"] == "kmeans" and "mmgan" not in ctl and len(ctl["kmeans_selftrain"]) == 1
+    assert ctl["settings"]["clf_epochs"] == 2 and res["settings"]["clf_epochs"] == 1
     assert ctl["kmeans"] == res["kmeans"] and "steps" not in ctl["settings"]        # same k-means; no GAN settings
     r = subprocess.run(cmd + ["--start", "kmeans", "--reuse"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and "trains no GAN" in r.stderr
