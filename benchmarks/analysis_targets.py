@@ -156,11 +156,12 @@ def nogan(s, a, xc, yc):
     labelled by their k-means cluster (Algorithm 2 trains it on generated images labelled by Gaussian)."""
     s = {k: s[k] for k in ("n_cluster", "clf_epochs", "clf_augment", "refine", "relabel")}
     t0 = time.perf_counter()
-    start = torch.as_tensor(A.kmeans_baseline(xc, 10, seed=a.seed, n_init=3)).long()
-    km, t_km = A.cluster_scores(yc, start.numpy()), time.perf_counter() - t0
+    start = A.kmeans_baseline(xc, 10, seed=a.seed, n_init=3)
+    km, t_km = A.cluster_scores(yc, start), time.perf_counter() - t0
     print(f"k-means on pixels: ACC {km['acc']:.4f}  NMI {km['nmi']:.4f} ({t_km:.0f} s)", flush=True)
-    clf = A.train_cluster_classifier(xc, start, 10, s["clf_epochs"], a.seed, a.device, augment=s["clf_augment"])
-    refined = rounds(xc, yc, start.numpy(), clf, s, a, t0)
+    clf = A.train_cluster_classifier(xc, torch.as_tensor(start), 10, s["clf_epochs"], a.seed, a.device,
+                                     augment=s["clf_augment"])
+    refined = rounds(xc, yc, start, clf, s, a, t0)
     return dict(setting=a.setting, run=a.run, start="kmeans", settings=s, seed=a.seed, dataset=a.data,
                 n_clustered=len(xc), kmeans=km, kmeans_selftrain=refined, kmeans_seconds=round(t_km, 1),
                 paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == a.data])

@@ -105,8 +105,8 @@ def trace_sqrt_product(s1, s2) -> float:
     Lᵀ Σ1 L is LAPACK's sygst with itype 2 (the reduction of the generalised problem
     Σ1 Σ2 x = λx), which uses the symmetry of Σ1: cheaper than two triangular products.
     Σ1 is symmetric, so its transpose is handed to LAPACK as the column-major array it wants
-    (a plain copy, not a transposing one). The eigenvalues come
-    from `torch.linalg.eigvalsh` (measured faster than scipy's `eigh` here, see BENCHMARKS.md).
+    (no transposing copy). The eigenvalues come from `torch.linalg.eigvalsh` (measured faster than
+    scipy's `eigh` here, see BENCHMARKS.md).
     """
     s1 = np.asarray(s1, dtype=np.float64)
     s2 = np.asarray(s2, dtype=np.float64)
