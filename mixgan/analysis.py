@@ -394,27 +394,28 @@ def feature_kmeans(classifier, x, K, seed=0):
 
 
 def self_train(x, clusters, classifier, K, rounds=3, keep=0.5, epochs=2, seed=0, device=None, progress=False,
-               batch_size=128, augment="strong", relabel="argmax"):
+               batch_size=128, augment="strong", relabel="kmeans"):
     """Self-training after Algorithm 2: our addition, not in seed 003. The classifier of line 7 has
     only seen generated images; each round refits it on the *real* data it clusters:
 
-        relabel="argmax": L = argmax_k c(x)_k, ranked by the confidence max_k c(x)_k
         relabel="kmeans": L = k-means on c's features (`feature_kmeans`), ranked by distance to the centre
+        relabel="argmax": L = argmax_k c(x)_k, ranked by the confidence max_k c(x)_k
         S = for each label k, the `keep` fraction of its x ranked first
         c ← classifier(S, labels L(S));    cluster(x) ← argmax_k c(x)_k   (all x)
 
     x [n, …], clusters [n] (from `gan_cluster`; the argmax of `classifier` on x), classifier with
-    `.probs` (and `.features` for "kmeans"). Argmax rounds sharpen the clusters a GAN found but cannot
-    split classes that two Gaussians share, and a cluster that empties stays empty. k-means rounds
+    `.probs` (and `.features` for "kmeans"); `epochs` over S (fractions allowed). k-means rounds
     (alternating clustering of features and training on the clusters, as in DeepCluster, Caron et al.
-    2018) re-cut all K clusters each round, so they can (MNIST, 10,000 images, CPU GANs of seeds 0/1/2:
-    0.81/0.63/0.71 after 5 argmax rounds, 0.87/0.89/0.88 after 5 k-means rounds). The control started
-    from k-means on pixels instead of a GAN (`analysis_targets.py cluster --start kmeans`) gave
-    0.67/0.64/0.68 (argmax) and 0.89/0.89/0.87 (k-means) there, but 0.66 (argmax) on all 60,000 images,
-    where the GPU GANs reach 0.80-0.96 (BENCHMARKS.md, session 7). Give each round enough optimizer steps: a
-    weak refit lets clusters merge round after round (MNIST, 1,000 images, 2 epochs of batch 32: ACC
-    0.46 -> 0.16 in 3 argmax rounds). Round r trains with seed `seed + r + 1` (k-means: random_state
-    `seed + r`). Returns (clusters [n] numpy int, classifier, history: the clusters after each round).
+    2018) re-cut all K clusters each round, so they can split classes that two Gaussians share and refill a
+    cluster that emptied; argmax rounds only sharpen the clusters a GAN found. MNIST (BENCHMARKS.md):
+    10,000 images, CPU GANs of seeds 0/1/2, 5 rounds: k-means 0.87/0.89/0.88, argmax 0.81/0.63/0.71; all
+    60,000 images, the seed-0 GPU GAN: k-means (2 epochs) 0.958, argmax (5 epochs) 0.960. The control
+    started from k-means on pixels instead of a GAN (`analysis_targets.py cluster --start kmeans`) ends as
+    high at 10,000 images (k-means rounds 0.87-0.89) but far lower on 60,000 (0.79), where the GAN does the
+    work. Give each round enough optimizer steps: a weak refit lets clusters merge round after round (MNIST,
+    1,000 images, 2 epochs of batch 32: ACC 0.46 -> 0.16 in 3 argmax rounds); one epoch instead of two on
+    10,000 images ended at 0.74 instead of 0.89. Round r trains with seed `seed + r + 1` (k-means:
+    random_state `seed + r`). Returns (clusters [n] numpy int, classifier, history: the clusters after each round).
     """
     if not 0 < keep <= 1:
         raise ValueError(f"keep must be in (0, 1], got {keep}")

@@ -212,7 +212,7 @@ def test_self_train_repairs_a_classifier_fitted_to_displaced_data():
     clf = types.SimpleNamespace(probs=lambda v: torch.softmax(-torch.cdist(torch.as_tensor(v).float(), off) ** 2, 1))
     pred = clf.probs(x).argmax(1).numpy()
     assert 0.8 < A.cluster_scores(y, pred)["acc"] < 0.9
-    out, refit, hist = A.self_train(x, pred, clf, 9, rounds=2)
+    out, refit, hist = A.self_train(x, pred, clf, 9, rounds=2, relabel="argmax")
     assert len(hist) == 2 and (hist[-1] == out).all() and out.shape == (900,)
     assert A.cluster_scores(y, hist[0])["acc"] > 0.98 and A.cluster_scores(y, out)["acc"] > 0.98
     assert (torch.as_tensor(refit.predict(x)).numpy() == out).all()
@@ -233,8 +233,8 @@ def test_self_train_kmeans_relabel_splits_a_merged_cluster():
         features=lambda v: torch.exp(-torch.cdist(torch.as_tensor(v).float(), means) ** 2 / 4))
     pred = clf.probs(x).argmax(1).numpy()
     assert len(set(pred.tolist())) == 8
-    arg, _, _ = A.self_train(x, pred, clf, 9, rounds=1)
-    km, refit, hist = A.self_train(x, pred, clf, 9, rounds=1, relabel="kmeans")
+    arg, _, _ = A.self_train(x, pred, clf, 9, rounds=1, relabel="argmax")
+    km, refit, hist = A.self_train(x, pred, clf, 9, rounds=1)                  # relabel="kmeans", the default
     assert len(set(arg.tolist())) <= 8 and len(set(km.tolist())) == 9
     assert A.cluster_scores(y, arg)["acc"] < 0.95 < 0.98 < A.cluster_scores(y, km)["acc"]
     assert len(hist) == 1 and hasattr(refit, "features") and refit.features(x[:5]).shape == (5, 64)

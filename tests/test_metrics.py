@@ -418,3 +418,19 @@ def test_domain_classifier_bad_augment():
     x, y = torch.zeros(4, 1, 32, 32), torch.zeros(4, dtype=torch.long)
     with pytest.raises(ValueError, match="augment"):
         M.train_domain_classifier(x, y, augment="flip", progress=False)
+
+
+def test_domain_classifier_fractional_epochs(monkeypatch):
+    """epochs may be fractional: ⌈epochs · batches per epoch⌉ optimizer steps; 1.0 is the same run as 1."""
+    x, y = torch.rand(64, 1, 32, 32) * 2 - 1, torch.arange(64) % 4
+    steps, step = [], torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (steps.append(1), step(self, *a, **k))[1])
+    kw = dict(batch_size=16, progress=False, widths=(4, 8, 8), augment="none")
+    for epochs, n in [(0.5, 2), (0.3, 2), (1, 4), (1.0, 4), (2.25, 9)]:
+        steps.clear()
+        M.train_domain_classifier(x, y, epochs=epochs, **kw)
+        assert len(steps) == n, (epochs, len(steps))
+    one, one_f = (M.train_domain_classifier(x, y, epochs=e, **kw) for e in (1, 1.0))
+    assert all(torch.equal(p, q) for p, q in zip(one.parameters(), one_f.parameters()))
+    with pytest.raises(ValueError, match="epochs"):
+        M.train_domain_classifier(x, y, epochs=0, **kw)

@@ -189,14 +189,14 @@ def save_classifier(model: DomainClassifier, path, **meta) -> Path:
     return path
 
 
-def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, epochs: int = 3,
+def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, epochs: float = 3,
                             batch_size: int = 128, lr: float = 2e-3, seed: int = 0, device=None,
                             progress: bool = True, name: str = "domain", augment: str = "shift",
                             **arch) -> DomainClassifier:
     """Train a `DomainClassifier` on images x [n, C, H, W] in [-1, 1] and labels y [n].
 
     Adam (lr `lr`, cosine-decayed to 0 over all steps), cross-entropy, batch `batch_size`,
-    `epochs` passes in a seeded random order.  augment: "shift" (random ±2 px shifts, one per
+    `epochs` passes in a seeded random order (fractional: ⌈epochs·batches per epoch⌉ steps).  augment: "shift" (random ±2 px shifts, one per
     batch), "strong" (`affine_stroke`: per image rotation, scale, shift and stroke width; for
     classifiers trained on generated images and applied to real ones) or "none".
     Deterministic for a given seed on CPU. `arch` goes to `DomainClassifier` (e.g. widths=...).
@@ -208,6 +208,8 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
     augs = {"none": lambda b, g: b, "shift": lambda b, g: _shift(b, 2, g), "strong": affine_stroke}
     if augment not in augs:
         raise ValueError(f"augment must be one of {sorted(augs)}, got {augment!r}")
+    if not epochs > 0:
+        raise ValueError(f"epochs must be > 0, got {epochs}")
     if x.dim() != 4 or len(x) != len(y):
         raise ValueError(f"need x [n, C, H, W] and y [n], got {tuple(x.shape)} and {tuple(y.shape)}")
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
@@ -217,13 +219,17 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
         model = DomainClassifier(x.shape[1], n_classes, name=name, **arch).to(dev, memory_format=torch.channels_last)
         g = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        steps = epochs * ((len(x) + batch_size - 1) // batch_size)
+        steps = math.ceil(epochs * ((len(x) + batch_size - 1) // batch_size))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
         bar = tqdm(total=steps, desc=f"training {name}", disable=not progress, leave=False)
         model.train()
-        for _ in range(epochs):
+        done = 0
+        for _ in range(math.ceil(epochs)):
             perm = torch.randperm(len(x), generator=g)
             for s in range(0, len(x), batch_size):
+                if done == steps:                   # a fractional last epoch stops early
+                    break
+                done += 1
                 i = perm[s:s + batch_size]
                 xb = augs[augment](x[i].to(dev), g).to(memory_format=torch.channels_last)   # augmented on dev
                 loss = F.cross_entropy(model(xb), y[i].to(dev))
