@@ -196,9 +196,10 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
     """Train a `DomainClassifier` on images x [n, C, H, W] in [-1, 1] and labels y [n].
 
     Adam (lr `lr`, cosine-decayed to 0 over all steps), cross-entropy, batch `batch_size`,
-    `epochs` passes in a seeded random order (fractional: ⌈epochs·batches per epoch⌉ steps).  augment: "shift" (random ±2 px shifts, one per
-    batch), "strong" (`affine_stroke`: per image rotation, scale, shift and stroke width; for
-    classifiers trained on generated images and applied to real ones) or "none".
+    `epochs` passes in a seeded random order (a fraction is allowed: ⌈epochs · batches per epoch⌉
+    steps). augment: "shift" (random ±2 px shifts, one per batch), "strong" (`affine_stroke`: per
+    image rotation, scale, shift and stroke width; for classifiers trained on generated images and
+    applied to real ones) or "none".
     Deterministic for a given seed on CPU. `arch` goes to `DomainClassifier` (e.g. widths=...).
     Returns the model in eval mode.
     """
