@@ -147,7 +147,7 @@ def rounds(xc, yc, pred, clf, s, a, t0):
     scores = []
     for r in range(s.get("refine", 0)):
         pred, clf, _ = A.self_train(xc, pred, clf, 10, rounds=1, epochs=s.get("round_epochs", s["clf_epochs"]),
-                                    seed=a.seed + r, device=a.device, relabel=s.get("relabel", "argmax"))
+                                    seed=a.seed + r, device=a.device, relabel=s["relabel"])
         scores.append(A.cluster_scores(yc, pred))
         print(f"  + self-training round {r + 1}: ACC {scores[-1]['acc']:.4f}  NMI {scores[-1]['nmi']:.4f} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
