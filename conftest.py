@@ -4,13 +4,15 @@ One CPU thread for torch, here and in every notebook kernel the tests start (ker
 the environment).  The models under test are tiny: a second OpenMP thread buys little on an
 idle 2-core machine and costs 5-10x when the cores are busy (measured: the 3,000-step
 resume test took 27 s with 1 thread and 128 s with 2, at load average 3.5 on 2 cores).
-Set MIXGAN_TEST_THREADS=N to change it.
+Set MIXGAN_TEST_THREADS=N to change it.  MIXGAN_HEADLESS=1: the notebooks' explorers show a
+static figure instead of a live widget (see mixgan.widgets).
 """
 import os
 
 THREADS = os.environ.get("MIXGAN_TEST_THREADS", "1")
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = THREADS
+os.environ["MIXGAN_HEADLESS"] = "1"
 
 import torch  # noqa: E402  (after the environment is set)
 

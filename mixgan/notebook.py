@@ -7,6 +7,7 @@ and holds the quick CPU defaults (``QUICK = True``) plus ``OUT_DIR`` (where figu
 written); paper-scale settings are one parameter away (``QUICK = False``).
 """
 import argparse
+import os
 import json
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def notebook_path(name):
 def run(name, out="build/notebooks", parameters=None, progress=False, timeout=None):
     """Execute a notebook with papermill; returns the path of the executed copy.
     Figures go to <out>/<notebook>/ (passed as the OUT_DIR parameter). timeout: seconds any
-    one cell may run before the execution fails (None: no limit)."""
+    one cell may run before the execution fails (None: no limit). The kernel runs headless
+    (MIXGAN_HEADLESS=1 unless already set: explorers give static figures, see mixgan.widgets)."""
     import papermill as pm
+    os.environ.setdefault("MIXGAN_HEADLESS", "1")
     src = notebook_path(name)
     out = Path(out).resolve()
     fig_dir = out / src.stem

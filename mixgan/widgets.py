@@ -6,7 +6,14 @@
     cluster_explorer(x, pred)   dropdown of clusters -> plots.image_rows of that cluster's images
 
     display(leaf_explorer(s))   # in JupyterLab
+
+Headless runs (MIXGAN_HEADLESS=1, set by `mixgan.notebook.run` and the test session) get the
+control's first position as a static figure and no widget: a kernel that sends widget messages
+can leave papermill waiting for a reply it already had until the cell timeout (jupyter/nbclient#312;
+seen here twice, the last time 900 s in notebook 07's dropdown cell).
 """
+import os
+
 import matplotlib.pyplot as plt
 import torch
 
@@ -17,6 +24,21 @@ def _show(fig):
     from IPython.display import display
     display(fig)
     plt.close(fig)
+
+
+def headless():
+    """True when MIXGAN_HEADLESS is set to a non-empty value other than 0."""
+    return os.environ.get("MIXGAN_HEADLESS", "") not in ("", "0")
+
+
+def _explorer(show, name, first, control):
+    """`ipywidgets.interactive(show, name=control(w))`. Headless: show(first) once and return None
+    (no widget is created: a widget opens a comm even when it is never displayed)."""
+    if headless():
+        show(first)
+        return None
+    import ipywidgets as w
+    return w.interactive(show, **{name: control(w)})
 
 
 def sigma_grid_figure(model, sigma, n=64, seed=0, nrow=8):
@@ -33,22 +55,19 @@ def cluster_figure(x, pred, cluster, m=16):
 
 def leaf_explorer(summary):
     """A slider over the leaves of a `analysis.tree_summary`; shows that leaf's top samples."""
-    import ipywidgets as w
     K = summary["leaf_x"].shape[0]
-    return w.interactive(lambda leaf: _show(plots.leaf_samples_figure(summary, leaf)),
-                         leaf=w.IntSlider(0, 0, K - 1, description="leaf"))
+    return _explorer(lambda leaf: _show(plots.leaf_samples_figure(summary, leaf)), "leaf", 0,
+                     lambda w: w.IntSlider(0, 0, K - 1, description="leaf"))
 
 
 def sigma_explorer(model, n=64, seed=0, sigmas=analysis.SIGMAS):
     """A σ slider that re-samples the same noise at covariance scale σ (seed 003 Fig. 4.4)."""
-    import ipywidgets as w
-    return w.interactive(lambda sigma: _show(sigma_grid_figure(model, sigma, n, seed)),
-                         sigma=w.SelectionSlider(options=list(sigmas), value=1.0, description="σ"))
+    return _explorer(lambda sigma: _show(sigma_grid_figure(model, sigma, n, seed)), "sigma", 1.0,
+                     lambda w: w.SelectionSlider(options=list(sigmas), value=1.0, description="σ"))
 
 
 def cluster_explorer(x, pred, m=16):
     """A dropdown over clusters showing images assigned to each (e.g. from `analysis.gan_cluster`)."""
-    import ipywidgets as w
     ids = sorted(int(c) for c in set(torch.as_tensor(pred).tolist()))
-    return w.interactive(lambda cluster: _show(cluster_figure(x, pred, cluster, m)),
-                         cluster=w.Dropdown(options=ids, description="cluster"))
+    return _explorer(lambda cluster: _show(cluster_figure(x, pred, cluster, m)), "cluster", ids[0],
+                     lambda w: w.Dropdown(options=ids, description="cluster"))

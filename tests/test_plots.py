@@ -95,3 +95,14 @@ def test_explorer_functions_run_headless():
     pred = np.array([0, 1, 1, 2])
     fig = widgets.cluster_figure(torch.zeros(4, 1, 8, 8), pred, 1)
     assert len(_images(fig)) == 2
+
+
+def test_explorers_are_widgets_unless_headless(monkeypatch):
+    """MIXGAN_HEADLESS=1 (the test session, mixgan.notebook.run): a static figure and no widget."""
+    import ipywidgets
+    pred = np.array([2, 1, 1, 2])
+    monkeypatch.setenv("MIXGAN_HEADLESS", "0")
+    w = widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred)
+    assert isinstance(w, ipywidgets.interactive) and w.children[0].options == (1, 2)
+    monkeypatch.setenv("MIXGAN_HEADLESS", "1")
+    assert widgets.headless() and widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred) is None
