@@ -69,3 +69,14 @@ def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
     assert ctl["kmeans"] == res["kmeans"] and "steps" not in ctl["settings"]        # same k-means; no GAN settings
     r = subprocess.run(cmd + ["--start", "kmeans", "--reuse"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and "trains no GAN" in r.stderr
+
+
+def test_analysis_targets_settings_are_exclusive():
+    """`--long` (the CPU GAN 3x longer on all 60k images) is a cluster setting and excludes `--full` / `--quick`."""
+    import benchmarks.analysis_targets as T
+    assert T.CLUSTER["long"]["n_cluster"] == 60_000 and T.CLUSTER["long"]["refine"] == 10
+    for argv, msg in ((["tree", "--long"], "--long is a cluster setting"),
+                      (["cluster", "--long", "--quick"], "not allowed with")):
+        r = subprocess.run([sys.executable, "benchmarks/analysis_targets.py", *argv], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 2 and msg in r.stderr, r.stderr
