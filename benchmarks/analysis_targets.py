@@ -1,27 +1,27 @@
 """Interpretability and clustering targets (issue #6) -> results/analysis/, numbers in BENCHMARKS.md.
 
-    python benchmarks/analysis_targets.py cluster [--full] [--data fashionmnist]   # seed 003 Algorithm 2 vs k-means
+    python benchmarks/analysis_targets.py cluster [--full|--long] [--data fashionmnist]   # Algorithm 2 vs k-means
     python benchmarks/analysis_targets.py tree    [--full]   # HMoG (depth 4) vs MoG (K=16): block mass, tree figure
     python benchmarks/analysis_targets.py sigma   [--full]   # σ trade-off (q, d) of MM-GAN vs GAN on MNIST
     python benchmarks/analysis_targets.py show               # print what results/analysis holds, check targets
 
 Targets: (1) MNIST clustering ACC ≥ 0.95 with the full settings (a GPU run: ~7 min on an H100; session 5,
 with argmax rounds, reached 0.96 with seed 0 and 0.80-0.86 with seeds 1-3; seed 0's GAN with today's k-means
-rounds 0.958; on the CPU, `--long` reached 0.947-0.958 for GAN seeds 0-4, four of them >= 0.95), and the CPU setting (what one core
-affords in ~10 min) beats k-means. Both use Algorithm 2
-followed by `refine` rounds of self-training (`A.self_train`, our addition; k-means relabelling by default);
-each JSON records Algorithm 2 alone ("mmgan") and every round ("mmgan_selftrain"). `--reuse` reruns that part
-on a stored GAN (`--from-run RUN`: RUN's GAN, written under a new `--tag`). `--start kmeans` is the control
-without a GAN: the same rounds started from k-means on the pixels (cluster_mnist_<setting>-nogan.json, rounds
-in "kmeans_selftrain"). Numbers: BENCHMARKS.md.
+rounds 0.958; on the CPU, `--long` reached 0.947-0.958 for GAN seeds 0-4, four of them >= 0.95), and the CPU
+setting (what one core affords in ~10 min) beats k-means. Both use Algorithm 2 followed by `refine` rounds of
+self-training (`A.self_train`, our addition; k-means relabelling by default); each JSON records Algorithm 2
+alone ("mmgan") and every round ("mmgan_selftrain"). `--reuse` reruns that part on a stored GAN (`--from-run
+RUN`: RUN's GAN, written under a new `--tag`). `--start kmeans` is the control without a GAN: the same rounds
+started from k-means on the pixels (cluster_mnist_<setting>-nogan.json, rounds in "kmeans_selftrain").
+Numbers: BENCHMARKS.md.
 (2) the depth-4 HMoG's gating correlation matrix has more positive mass in its 2×2 and 4×4
 diagonal blocks than MoG's.
 CPU settings are the defaults; `--full` switches to the paper-scale ones, `--quick` to a dry run
 (tiny settings, seconds: checks the pipeline), and for `cluster`, `--long` to the CPU GAN trained 3x longer
-(6,000 steps, lr decay) clustering all 60,000 images with 10 rounds (about 40 min of one core); `--steps` and, for `cluster`, `--c`, `--clf-epochs`,
-`--round-epochs`, `--refine`, `--relabel`, `--n-cluster` … override, and `--tag` names a variant
-(cluster_mnist_cpu-<tag>.json). Every run writes <what>_<data>_<run>.json (settings, command, wall time,
-numbers) and its figures to --out (default results/analysis).
+(6,000 steps, lr decay) clustering all 60,000 images with 10 rounds (25-30 min of one core). `--steps` and,
+for `cluster`, `--c`, `--clf-epochs`, `--round-epochs`, `--refine`, `--relabel`, `--n-cluster` … override,
+and `--tag` names a variant (cluster_mnist_cpu-<tag>.json). Every run writes <what>_<data>_<run>.json
+(settings, command, wall time, numbers) and its figures to --out (default results/analysis).
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ CLUSTER = dict(quick=dict(base=4, c=0.3, sigma=0.15, steps=2, M=20, clf_epochs=1
                           relabel="kmeans"),
                cpu=dict(base=16, c=0.3, sigma=0.15, steps=2000, M=1000, clf_epochs=2, n_cluster=10_000, refine=5,
                         relabel="kmeans"),
-               # --long: the CPU GAN trained 3x longer, all 60,000 images and 10 rounds (about 40 min on one core)
+               # --long: the CPU GAN trained 3x longer, all 60,000 images and 10 rounds (25-30 min on one core)
                long=dict(base=16, c=0.3, sigma=0.15, steps=6000, lr_decay=0.5, M=1000, clf_epochs=2,
                          n_cluster=60_000, refine=10, relabel="kmeans"),
                full=dict(base=64, c=0.3, sigma=0.15, steps=12_000, lr_decay=0.5, M=5000, clf_epochs=2,

@@ -7,8 +7,8 @@ and holds the quick CPU defaults (``QUICK = True``) plus ``OUT_DIR`` (where figu
 written); paper-scale settings are one parameter away (``QUICK = False``).
 """
 import argparse
-import os
 import json
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
