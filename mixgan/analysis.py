@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 import types
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from . import metrics
 from .nets import priors
+from .utils import seeded  # noqa: F401  (re-exported: analysis.seeded)
 
 SIGMAS = tuple(round(0.5 + 0.1 * i, 1) for i in range(16))     # σ ∈ {0.5, 0.6, …, 2.0}
 
@@ -30,15 +30,6 @@ PAPER_CLUSTERING = [
     dict(dataset="fashionmnist", method="K-Means", acc=0.4714, nmi=0.5115),
     dict(dataset="fashionmnist", method="MM-GAN", acc=0.5816, nmi=0.5690),
 ]
-
-
-@contextmanager
-def seeded(seed):
-    """Run a block under torch.manual_seed(seed), restoring the global RNG state afterwards."""
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def _batches(n, batch):

@@ -7,7 +7,6 @@
 A model carries its ``Config`` (a dataclass of plain values); ``save`` / ``load`` write
 one dict {config, state} so a checkpoint rebuilds itself.
 """
-import os
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 
 from . import losses as L
 from .nets import bodies, heads, priors
+from .utils import save_torch
 
 # name -> (prior, head, loss) and the paper's optimiser defaults (SPEC §3).
 _HMOG_OPT = dict(lr=1e-4, betas=(0.5, 0.999), amsgrad=True, batch_size=128)
@@ -320,10 +320,8 @@ class GAN(nn.Module):
 
 
 def save_atomic(obj, path):
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """Atomically ``torch.save`` `obj` to `path` (see ``mixgan.utils.atomic_write``)."""
+    return save_torch(obj, path)
 
 
 def build(name, data_shape, seed=0, **kw):

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..utils import save_torch
 
 REPO = Path(__file__).resolve().parents[2]
 #: read-only weights shipped with the repository (looked at first)
@@ -177,15 +178,7 @@ def save_classifier(model: DomainClassifier, path, **meta) -> Path:
     """Atomically save `model.state(**meta)` to `path` (temp file in the same folder + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(model.state(**meta), tmp)
-        os.chmod(tmp, 0o644)                     # mkstemp makes 0600; these files are shareable
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    save_torch(model.state(**meta), path)
     return path
 
 

@@ -27,6 +27,7 @@ import torch
 
 from .. import data as mdata
 from ..models import MODELS, Config, build
+from ..utils import save_json
 from .loop import check_config, check_writable, fit, grid_sampler, pick_device
 
 SIZES = (28, 32, 64)
@@ -228,10 +229,7 @@ def _early_stopper(cfg, fid, history, best_path):
 
 
 def _json(obj, path):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    save_json(obj, path)
 
 
 def run(cfg):
