@@ -1,4 +1,4 @@
-"""GAN losses as pure functions on tensors (SPEC §2 "Losses").
+"""GAN losses as pure functions on tensors.
 
 Notation: ``r`` / ``f`` are discriminator outputs (logits or critic scores) on real /
 fake batches, s(·) the logistic sigmoid, log s(x) = −softplus(−x).  Each function
@@ -42,7 +42,7 @@ def g_wgan(f):
     return -f.mean()
 
 
-# --- relativistic (MMGAN, slides 004 Algorithm 1) ---------------------------------------
+# --- relativistic (MMGAN, Pandeva & Schubert's slides, Algorithm 1) ----------------------
 def d_relativistic(r, f):
     """L_D = −E log s(C(x_r) − C(x_f))  (pairs r_i, f_i)."""
     return F.softplus(-(r - f)).mean()
@@ -78,7 +78,7 @@ def g_mgan(f, c_logits, index, beta=0.01):
     return g_nonsaturating(f) + beta * F.cross_entropy(c_logits, index)
 
 
-# --- supervised MM-GAN (seed 003 eq. 2.5–2.6) ---------------------------------------------
+# --- supervised MM-GAN (Ben-Yosef & Weinshall, eq. 2.5–2.6) --------------------------------
 def d_supervised_mm(r_logits, y, f_logits):
     """N per-class sigmoids.  Real of class y: −log s(o_y) − Σ_{m≠y} log(1 − s(o_m));
     fake: −Σ_m log(1 − s(o_m)).  Summed over classes, averaged over the batch."""
@@ -90,7 +90,7 @@ def d_supervised_mm(r_logits, y, f_logits):
 
 def g_supervised_mm(f_logits, k, mapping):
     """L_G = −log s(o_f(k)) − Σ_{m≠f(k)} log(1 − s(o_m)) for z drawn from Gaussian k.
-    mapping [K] holds f: [K] -> [N] (bijective K=N, surjective K>N, or K<N)."""
+    mapping [K] holds f: [K] -> [N] (bijective K=N, surjective K>N; K<N only when allowed)."""
     target = F.one_hot(mapping[k], f_logits.shape[1]).to(f_logits.dtype)
     return F.binary_cross_entropy_with_logits(f_logits, target, reduction="sum") / len(k)
 
@@ -106,17 +106,24 @@ def g_acgan(f, f_cls, y_fake):
     return g_nonsaturating(f) + F.cross_entropy(f_cls, y_fake)
 
 
-# --- MMGAN encoder term (slides 004, Algorithm 1 line 11) ------------------------------------
+# --- MMGAN encoder term (Pandeva & Schubert's slides, Algorithm 1 line 11) ------------------
 def encoder_term(e_logits, y_prior, alpha=1.0):
     """α · (−log p_E(y^p | x_f^p)): the encoder must recover the component a fake came from."""
     return alpha * F.cross_entropy(e_logits, y_prior)
 
 
-def check_mapping(mapping, K, N):
-    """Validate f: [K] -> [N] for the supervised MM-GAN; returns a LongTensor [K]."""
+def check_mapping(mapping, K, N, allow_unmapped=False):
+    """Validate f: [K] -> [N] for the supervised MM-GAN; returns a LongTensor [K].
+
+    f must reach every class (a class no Gaussian maps to is never generated, while D still
+    learns it from the real data): ValueError unless `allow_unmapped`."""
     m = torch.as_tensor(mapping, dtype=torch.long)
     if m.dim() != 1 or len(m) != K:
         raise ValueError(f"mapping f must list one class per Gaussian: expected length K={K}, got {tuple(m.shape)}")
     if len(m) and (m.min() < 0 or m.max() >= N):
         raise ValueError(f"mapping f must take values in 0..{N - 1} (N={N} classes), got {m.tolist()}")
+    missing = sorted(set(range(N)) - set(m.tolist()))
+    if missing and not allow_unmapped:
+        raise ValueError(f"mapping f leaves class(es) {missing} without a Gaussian (K={K}, N={N}): they would "
+                         "never be generated; use K >= N, or pass allow_unmapped=True to accept it")
     return m

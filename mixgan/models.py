@@ -1,4 +1,4 @@
-"""Every model of SPEC §3 as one composition: prior -> head -> body -> disc (+ loss).
+"""Every model of the kit as one composition: prior -> head -> body -> disc (+ loss).
 
     model = build("hmog", (1, 32, 32), depth=4)
     x = model.sample(16)                        # [16, 1, 32, 32]
@@ -6,6 +6,18 @@
 
 A model carries its ``Config`` (a dataclass of plain values); ``save`` / ``load`` write
 one dict {config, state} so a checkpoint rebuilds itself.
+
+Layouts.  Every multi-generator model puts its K generators in the head z -> h and shares
+the whole body B_s, as in the HMoG paper's experiments (one B_s for all models, parameter
+counts without it), so the models differ in one place.  The source papers' own layouts are
+one argument away:
+  * MADGAN shares every layer but the last: ``multi_share="all_but_last"`` (one shared head,
+    K last layers in the body).
+  * MGAN's reference code gives each generator's first layer its own BatchNorm:
+    ``gen_norm="per_generator"`` (images).
+  * The HMoG authors' DCGAN body has no BatchNorm: ``gen_norm="none"`` (images).
+The defaults keep the shared-body layout with BatchNorm, which every stored image model and
+measured result uses.
 """
 from dataclasses import asdict, dataclass, field, fields
 
@@ -17,7 +29,7 @@ from . import losses as L
 from .nets import bodies, heads, priors
 from .utils import save_torch
 
-# name -> (prior, head, loss) and the paper's optimiser defaults (SPEC §3).
+# name -> (prior, head, loss) and the paper's optimiser defaults.
 _HMOG_OPT = dict(lr=1e-4, betas=(0.5, 0.999), amsgrad=True, batch_size=128)
 _MM_OPT = dict(lr=2e-4, betas=(0.5, 0.999), amsgrad=False, batch_size=64, g_batch_size=128)
 MODELS = {
@@ -30,7 +42,7 @@ MODELS = {
     "megan": dict(prior="normal", head="gated", loss="nonsaturating", **_HMOG_OPT),
     "mmgan_static": dict(prior="gmm", learn="none", head="linear", loss="nonsaturating", **_MM_OPT),
     "mmgan_dynamic": dict(prior="gmm", learn="diag", head="linear", loss="nonsaturating", **_MM_OPT),
-    "mmgan_supervised": dict(prior="gmm", learn="none", head="linear", loss="supervised_mm", **_MM_OPT),
+    "mmgan_supervised": dict(prior="gmm", learn="none", head="linear", loss="supervised_mm", K=None, **_MM_OPT),
     "acgan": dict(prior="normal", head="linear", loss="acgan", conditional=True, **_MM_OPT),
     "mmgan_encoder": dict(prior="gmm", learn="none", head="linear", loss="relativistic", **_MM_OPT),
 }
@@ -47,14 +59,14 @@ class Config:
     head: str = "linear"           # one of HEADS
     loss: str = "wgan_gp"          # one of LOSSES
     z_dim: int = 100
-    K: int = 8                     # generators (mixture / multi / gated) or Gaussians (gmm)
+    K: int = 8                     # generators (mixture / multi / gated) or Gaussians (gmm); None: n_classes
     depth: int = 3                 # SoftTree depth (K = arity ** depth)
     arity: int = 2
     c: float = 0.1                 # GMM means ~ U[-c, c]^d
     sigma: float = 0.15            # GMM covariance σ I
     learn: str = "none"            # GMM: "none" (static) | "diag" | "full" (dynamic)
     n_classes: int = 10            # N for supervised MM-GAN / AC-GAN
-    mapping: list = None           # f: [K] -> [N], default k mod N
+    mapping: list = None           # f: [K] -> [N], default k mod N; must reach every class
     conditional: bool = False      # AC-GAN: the head also sees one-hot(y)
     hidden: int = 128              # toy MLP width (= |h| on toys)
     base: int = 64                 # DCGAN channel base
@@ -72,6 +84,9 @@ class Config:
     g_batch_size: int = None       # MM-GAN uses b_G = 128 > b_D = 64
     n_critic: int = None           # default 5 for wgan_gp, else 1
     seed: int = 0
+    allow_unmapped: bool = False   # supervised MM-GAN: allow classes that no Gaussian maps to
+    gen_norm: str = None           # image body BatchNorm: "batch" (default) | "none" | "per_generator"
+    multi_share: str = "body"      # multi head: "body" (K first layers) | "all_but_last" (K last layers)
 
     def __post_init__(self):
         self.data_shape = tuple(self.data_shape)
@@ -82,12 +97,15 @@ class Config:
             self.g_batch_size = self.batch_size
         if self.disc_norm is None:
             self.disc_norm = "layer" if self.loss == "wgan_gp" else "batch"
+        if self.K is None:                                  # supervised MM-GAN: one Gaussian per class
+            self.K = self.n_classes
         if self.head == "tree":
             self.K = self.arity ** self.depth
         if self.loss == "supervised_mm" and self.mapping is None:
             self.mapping = [k % self.n_classes for k in range(self.K)]
         if self.mapping is not None:
-            self.mapping = L.check_mapping(self.mapping, self.K, self.n_classes).tolist()
+            self.mapping = L.check_mapping(self.mapping, self.K, self.n_classes, self.allow_unmapped).tolist()
+        self._check_layout()
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {LOSSES}")
         if self.head not in HEADS:
@@ -102,24 +120,37 @@ class Config:
         if len(self.data_shape) not in (1, 3):
             raise ValueError(f"data_shape must be (D,) for toys or (C, H, W) for images, got {self.data_shape}")
 
+    def _check_layout(self):
+        """gen_norm (image bodies only; default "batch") and multi_share (multi heads only)."""
+        if len(self.data_shape) == 3 and self.gen_norm is None:
+            self.gen_norm = "batch"
+        if len(self.data_shape) == 1 and self.gen_norm is not None:
+            raise ValueError(f"gen_norm={self.gen_norm!r} applies to image bodies; toy bodies take body_norm")
+        if self.gen_norm not in (None,) + bodies.DCGANBody.NORMS:
+            raise ValueError(f"gen_norm must be one of {bodies.DCGANBody.NORMS}, got {self.gen_norm!r}")
+        if self.gen_norm == "per_generator" and self.head != "multi":
+            raise ValueError(f"gen_norm='per_generator' needs the multi head (madgan / mgan), got head={self.head!r}")
+        if self.multi_share not in ("body", "all_but_last"):
+            raise ValueError(f"multi_share must be 'body' or 'all_but_last', got {self.multi_share!r}")
+        if self.multi_share != "body" and self.head != "multi":
+            raise ValueError(f"multi_share={self.multi_share!r} needs the multi head (madgan / mgan), got {self.head!r}")
+        if self.multi_share == "all_but_last" and self.gen_norm == "per_generator":
+            raise ValueError("gen_norm='per_generator' normalises the K first layers; multi_share='all_but_last' "
+                             "has one shared first layer")
+
 
 def _toy_defaults(name):
     """Settings for 2-D toys, applied before the caller's keywords (each one overridable).
 
-    HMoG toy (paper §IV-A): z 2-D, 8 generators; seed-003 models keep d = 100.
+    HMoG toy (HMoG paper §IV-A): z 2-D, 8 generators; the MM-GAN models keep d = 100.
     Every toy model: Adam lr 1e-3, betas (0.5, 0.9) as in Gulrajani et al.'s toy code,
     and WGAN-GP λ = 1 (their toys use 0.1; with the image value 10 the samples stay
-    spread between the modes for long).  Measured on hmog5, HMoG depth 3, 5 critic steps,
-    1000 steps, seed 0: lr 1e-3 with λ 10 / 0.1 / 1 gives 5/5 modes and 46 / 79 / 87 %
-    high-quality samples; λ 1 over seeds 0–2: 5/5 modes, 82–87 % (issue #3 measured 3/5
-    modes and 8 % with the image settings lr 1e-4, λ 10).  Fewer critic steps are cheaper
-    per step but no better per CPU second (3 critic steps: 72 % after 1000 steps; 5 reach
-    72–75 % after 600 steps, about the same cost).  Losses are the models' own (SPEC §3):
-    with the non-saturating loss HMoG covers 1 mode of hmog5 after 500 steps.
+    spread between the modes for long, and with the image lr 1e-4 HMoG misses modes).
+    Losses are the models' own: with the non-saturating loss HMoG covers one mode of hmog5.
     GMM priors on toys: c = 1 instead of 0.1.  With d = 100, σ = 0.15 and c = 0.1 the
     Gaussians overlap (means ~0.8 apart, noise 0.39 per axis), so z barely tells its
-    Gaussian: supervised MM-GAN (K=18, grid3x3) puts 23 % of samples on class f(k) after
-    1000 steps; with c = 1 (or 0.5) 99 % after 300 steps.
+    Gaussian and supervised MM-GAN puts few samples on class f(k); c = 1 separates them.
+    Measurements: BENCHMARKS.md.
     """
     toy = dict(lr=1e-3, betas=(0.5, 0.9), lam=1.0)
     if name in ("fc", "hmog", "mog", "madgan", "mgan", "megan"):
@@ -128,7 +159,12 @@ def _toy_defaults(name):
 
 
 class GAN(nn.Module):
-    """prior -> head -> body (= G) and disc (= D), wired to the loss named in ``cfg``."""
+    """prior -> head -> body (= G) and disc (= D), wired to the loss named in ``cfg``.
+
+    The encoder MMGAN (Pandeva & Schubert's slides, Algorithm 1) feeds G(z, y) with y = E(x_r), a
+    probability vector, without saying how G uses it; the kit reads it as soft indexing of the
+    Gaussian mixture, z = Σ_k y_k (μ_k + A_k ε) (a reading of an ambiguous algorithm).
+    """
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -139,20 +175,24 @@ class GAN(nn.Module):
         else:
             self.prior = priors.Normal(c.z_dim)
         toy = len(c.data_shape) == 1
+        n_last = c.K if c.multi_share == "all_but_last" else 1
         if toy:
-            self.body = bodies.MLPBody(c.hidden, out=c.data_shape[0], hidden=c.hidden, norm=c.body_norm)
+            self.body = bodies.MLPBody(c.hidden, out=c.data_shape[0], hidden=c.hidden, norm=c.body_norm,
+                                       n_last=n_last)
         else:
             ch, H, W = c.data_shape
             if H != W:
                 raise ValueError(f"images must be square, got {c.data_shape}")
-            self.body = bodies.DCGANBody(H, ch, c.base)
+            self.body = bodies.DCGANBody(H, ch, c.base, norm=c.gen_norm, n_last=n_last)
         h = self.body.h_dim
         d_in = c.z_dim + (c.n_classes if c.conditional else 0)
         self.head = {
             "linear": lambda: heads.Linear(d_in, h),
             "tree": lambda: heads.SoftTree(d_in, h, c.depth, c.arity),
             "mixture": lambda: heads.SoftMixture(d_in, h, c.K),
-            "multi": lambda: heads.MultiHead(d_in, h, c.K),
+            "multi": lambda: heads.MultiHead(d_in, h, 1 if n_last > 1 else c.K,
+                                             norm="per_generator" if c.gen_norm == "per_generator" else None,
+                                             channels=getattr(self.body, "width", None)),
             "gated": lambda: heads.GatedHead(d_in, h, c.K),
         }[c.head]()
         n_out = {"madgan": c.K + 1, "supervised_mm": c.n_classes}.get(c.loss, 1)
@@ -184,13 +224,17 @@ class GAN(nn.Module):
         multi / gated heads (else None).  y: class labels for the conditional AC-GAN."""
         if self.cfg.conditional:
             z = torch.cat([z, F.one_hot(y, self.cfg.n_classes).to(z.dtype)], 1)
-        if self.cfg.head == "multi":
+        if self.cfg.head == "multi" and self.body.n_last > 1:       # MADGAN layout: K last layers
+            if index is None:
+                index = torch.randint(self.body.n_last, (z.shape[0],), device=z.device)
+            h, _ = self.head(z, torch.zeros_like(index))
+        elif self.cfg.head == "multi":
             h, index = self.head(z, index)
         elif self.cfg.head == "gated":
             h, index = self.head(z)
         else:
             h = self.head(z)
-        return self.body(h), index
+        return self.body(h, index), index
 
     def _fake(self, n, x_real=None, scale=1.0, k=None):
         """Draw z from the prior and generate: x [n, …] plus a dict of the indices
@@ -220,14 +264,22 @@ class GAN(nn.Module):
     def sample(self, n, scale=1.0, return_index=False, k=None, truncate=None):
         """n samples [n, *data_shape] in eval mode.  scale: covariance factor σ' of the
         prior; k: force one Gaussian / class; truncate: keep fraction (e.g. 0.75 drops the
-        least likely 25 % of z).  return_index=True also returns the component (GMM),
-        class (AC-GAN), generator (multi / gated) or most probable leaf (soft heads)."""
+        least likely 25 % of z; AC-GAN classes stay uniform).  return_index=True also returns
+        the component (GMM), class (AC-GAN) or generator (multi / gated); None for soft heads.
+        MEGAN draws its generator from the gate's softmax (``model.head.eval_gate = "argmax"``
+        takes the most probable one instead)."""
         was = self.training
         self.eval()
         try:
             if truncate is not None:
+                if k is not None and not self.cfg.conditional:
+                    raise ValueError("sample(): k (one Gaussian) and truncate together are not supported; "
+                                     "k with truncate picks the class of the conditional AC-GAN only")
                 z, kk = priors.truncate(self.prior, n, truncate, scale)
-                y = kk if self.cfg.conditional else None
+                y = None
+                if self.cfg.conditional:       # classes uniform (or the given k), independent of z
+                    y = torch.randint(self.cfg.n_classes, (n,), device=z.device) if k is None else \
+                        torch.as_tensor(k, device=z.device).expand(n)
                 x, index = self.generate(z, y)
                 info = dict(k=kk, index=index)
                 if self.cfg.conditional:
@@ -248,9 +300,10 @@ class GAN(nn.Module):
         return info.get("index")
 
     def num_params(self):
-        """Generator parameters without the shared body B_s (prior + head), as in the
-        HMoG paper's Fig. 9 x-axis."""
-        return sum(p.numel() for m in (self.prior, self.head) for p in m.parameters())
+        """Generator parameters without the shared body B_s (prior + head, plus the K last
+        layers of ``multi_share="all_but_last"``), as in the HMoG paper's Fig. 9 x-axis."""
+        own = self.body.own_parameters()        # MADGAN layout: the K last layers are not shared
+        return sum(p.numel() for m in (self.prior, self.head) for p in m.parameters()) + sum(p.numel() for p in own)
 
     def g_parameters(self):
         mods = [self.prior, self.head, self.body] + ([self.encoder] if self.encoder is not None else [])
@@ -286,11 +339,7 @@ class GAN(nn.Module):
             return self._g_loss_encoder(x_real)
         x_fake, info = self._fake(n)
         f, f_aux = self.disc(x_fake)
-        if c.head == "gated":
-            self.head.step += 1
-            bal = c.balance * self.head.tau / self.head.tau0 * self.head.balance_loss()
-            return L.g_nonsaturating(f) + bal
-        return {
+        loss = {
             "nonsaturating": lambda: L.g_nonsaturating(f),
             "wgan_gp": lambda: L.g_wgan(f),
             "madgan": lambda: L.g_madgan(f),
@@ -298,9 +347,13 @@ class GAN(nn.Module):
             "supervised_mm": lambda: L.g_supervised_mm(f, info["k"], self.mapping),
             "acgan": lambda: L.g_acgan(f, f_aux, info["y"]),
         }[c.loss]()
+        if c.head == "gated":              # MEGAN: the configured loss + decaying load balancing
+            self.head.step += 1
+            loss = loss + c.balance * self.head.tau / self.head.tau0 * self.head.balance_loss()
+        return loss
 
     def _g_loss_encoder(self, x_real):
-        """Slides 004 Algorithm 1 l.11: relativistic G loss on x_f = G(z, E(x_r)) plus
+        """The MMGAN slides' Algorithm 1 l.11: relativistic G loss on x_f = G(z, E(x_r)) plus
         α·(−log p_E(y^p | x_f^p)) for x_f^p = G(z, y^p), y^p ~ Cat(K, 1/K)."""
         c = self.cfg
         x_fake, _ = self._fake(x_real.shape[0], x_real)
@@ -325,7 +378,7 @@ def save_atomic(obj, path):
 
 
 def build(name, data_shape, seed=0, **kw):
-    """Build a model of SPEC §3 by name.  data_shape: (2,) for toys, (C, H, W) for images.
+    """Build a model of ``MODELS`` by name.  data_shape: (2,) for toys, (C, H, W) for images.
     Any Config field may be overridden, e.g. build("hmog", (2,), depth=4, prior="gmm")."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")

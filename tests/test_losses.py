@@ -90,7 +90,15 @@ def test_bad_mapping(mapping, K, N):
         L.check_mapping(mapping, K, N)
 
 
-@pytest.mark.parametrize("mapping,K,N", [([0, 1, 2], 3, 3), ([0, 1, 0, 1], 4, 2), ([0, 2], 2, 3)])
+@pytest.mark.parametrize("mapping,K,N", [([0, 1, 2], 3, 3), ([0, 1, 0, 1], 4, 2)])
 def test_mapping_kinds(mapping, K, N):
-    """bijective (K=N), surjective (K>N) and K<N are all valid."""
+    """bijective (K=N) and surjective (K>N) mappings reach every class."""
     assert L.check_mapping(mapping, K, N).tolist() == mapping
+
+
+@pytest.mark.parametrize("mapping,K,N", [([0, 2], 2, 3), ([0, 1, 0, 1, 0, 1, 0, 1], 8, 10)])
+def test_mapping_leaving_a_class_out_needs_allow_unmapped(mapping, K, N):
+    """A class without a Gaussian is never generated: an error unless explicitly allowed."""
+    with pytest.raises(ValueError, match="without a Gaussian"):
+        L.check_mapping(mapping, K, N)
+    assert L.check_mapping(mapping, K, N, allow_unmapped=True).tolist() == mapping

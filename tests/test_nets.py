@@ -1,11 +1,12 @@
-"""Priors and heads (mixgan/nets): shapes, gate probabilities, the one-GEMM mixture."""
+"""Priors, heads and bodies (mixgan/nets): shapes, gate probabilities, the one-GEMM mixture, layouts."""
 import math
 
 import pytest
 import torch
 
-from mixgan.nets import GatedHead, GaussianMixture, Linear, MultiHead, Normal, SoftMixture, SoftTree, truncate
-from mixgan.nets.heads import mix_linear
+from mixgan.nets import (DCGANBody, GatedHead, GaussianMixture, Linear, MLPBody, MultiHead, Normal, SoftMixture,
+                         SoftTree, truncate)
+from mixgan.nets.heads import PerGeneratorBatchNorm, mix_linear
 
 
 def leaf_probs_recursive(tree, z):
@@ -154,3 +155,59 @@ def test_bad_input(make, msg):
 
 def test_linear_head_shape():
     assert Linear(4, 9)(torch.randn(2, 4)).shape == (2, 9)
+
+
+def test_per_generator_batchnorm_equals_one_batchnorm_per_generator():
+    torch.manual_seed(0)
+    norm = PerGeneratorBatchNorm(K=3, channels=4)
+    x, idx = torch.randn(20, 4 * 16) * 3 + 1, torch.tensor([0, 1, 2, 0, 2] * 4)
+    y = norm(x, idx)
+    for k in range(3):
+        bn = torch.nn.BatchNorm2d(4)
+        bn.weight.data, bn.bias.data = norm.weight[k].detach().clone(), norm.bias[k].detach().clone()
+        assert torch.allclose(y[idx == k], bn(x[idx == k].view(-1, 4, 4, 4)).flatten(1), atol=1e-5)
+        assert torch.allclose(norm.running_mean[k], bn.running_mean, atol=1e-6)
+        assert torch.allclose(norm.running_var[k], bn.running_var, atol=1e-5)
+        bn.eval()
+        norm.eval()
+        assert torch.allclose(norm(x, idx)[idx == k], bn(x[idx == k].view(-1, 4, 4, 4)).flatten(1), atol=1e-5)
+        norm.train()
+    only0 = PerGeneratorBatchNorm(K=2, channels=3)
+    only0(torch.randn(5, 3), torch.zeros(5, dtype=torch.long))          # generator 1 absent: its stats stay
+    assert torch.equal(only0.running_mean[1], torch.zeros(3)) and torch.equal(only0.running_var[1], torch.ones(3))
+
+
+def test_gated_head_eval_gate_sample_or_argmax():
+    torch.manual_seed(0)
+    head = GatedHead(3, 4, K=4).eval()
+    with torch.no_grad():
+        head.gate[2].bias.copy_(torch.tensor([1.0, 0.5, 0.0, -0.5]))    # a clearly non-uniform gate
+        z = torch.randn(1, 3).expand(5000, 3)
+        p = head.gates(z[:1])[0]
+        h, idx = head(z)
+    freq = torch.bincount(idx, minlength=4) / 5000.0
+    assert (freq - p).abs().max() < 0.03                                 # Cat(softmax(logits)) by default
+    W = head.leaves.view(4, 4, 4)
+    assert torch.allclose(h[:8], torch.cat([z[:8], torch.ones(8, 1)], 1)[:, None, :].matmul(W[idx[:8]])[:, 0],
+                          atol=1e-6)                                      # h is the chosen generator's output
+    _, top = head(z, gate="argmax")
+    assert (top == p.argmax()).all()
+    with pytest.raises(ValueError, match="gate"):
+        GatedHead(3, 4, K=4, eval_gate="mode")
+
+
+@pytest.mark.parametrize("make", [lambda K: MLPBody(6, out=2, hidden=8, n_last=K),
+                                  lambda K: DCGANBody(32, 1, base=4, n_last=K)])
+def test_body_with_one_last_layer_per_generator(make):
+    """n_last = K: the last layer is computed for all K generators at once; sample b keeps its own."""
+    torch.manual_seed(0)
+    body = make(3)
+    h = torch.randn(5, body.h_dim)
+    idx = torch.tensor([0, 2, 1, 2, 0])
+    x = body(h, idx)
+    full = body.net(h)
+    full = full.view(5, 3, full.shape[1] // 3, *full.shape[2:])
+    assert torch.allclose(x, full[torch.arange(5), idx])
+    assert x.shape[1] == full.shape[2]
+    with pytest.raises(ValueError, match="index"):
+        body(h)

@@ -1,6 +1,6 @@
 """Shared generator bodies B_s: h [B, |h|] -> x, and discriminators x -> (logits, aux).
 
-``DCGANBody`` is the transposed-conv part of DCGAN shared by every model (HMoG paper
+``DCGANBody`` is the transposed-conv part of DCGAN shared by every model (HMoG paper,
 §IV-B); ``MLPBody`` / ``MLPDisc`` are the 2-D toy versions.  Discriminators return a
 pair ``(out [B, n_out], aux [B, n_aux] or None)``: 1 score (GAN / WGAN critic), K+1
 logits (MADGAN) or N sigmoid logits (supervised MM-GAN), plus an optional auxiliary
@@ -35,27 +35,47 @@ def body_width(size, base=64):
     return base * (8 if size == 64 else 4)
 
 
+def _pick(x, index, n_last):
+    """Keep generator index[b]'s output of sample b: x [B, n_last·C, …] -> [B, C, …]."""
+    if n_last == 1:
+        return x
+    if index is None:
+        raise ValueError(f"this body has {n_last} last layers (one per generator): pass the generator index")
+    x = x.view(x.shape[0], n_last, x.shape[1] // n_last, *x.shape[2:])
+    return x[torch.arange(x.shape[0], device=x.device), index]
+
+
 class MLPBody(nn.Module):
     """Toy body: h -> ReLU -> [Linear -> ReLU] × layers -> Linear -> x (2-D).
 
     norm="batch" puts a BatchNorm1d before each ReLU (on h, then after each hidden
     Linear), as ``DCGANBody`` does after the head; "none" (default) has no norm.
+    n_last = K > 1 gives K last layers, one per generator (MADGAN's layout): the last
+    Linear computes all K outputs at once and ``forward(h, index)`` keeps sample b's own.
     """
 
-    def __init__(self, h, out=2, hidden=128, layers=2, norm="none"):
+    def __init__(self, h, out=2, hidden=128, layers=2, norm="none", n_last=1):
         super().__init__()
         if norm not in ("none", "batch"):
             raise ValueError(f"body norm must be 'none' or 'batch', got {norm!r}")
+        if int(n_last) < 1:
+            raise ValueError(f"n_last (last layers, one per generator) must be >= 1, got {n_last}")
         bn = (lambda n: [nn.BatchNorm1d(n)]) if norm == "batch" else (lambda n: [])
         mods, width = bn(h) + [nn.ReLU()], h
         for _ in range(layers):
             mods += [nn.Linear(width, hidden), *bn(hidden), nn.ReLU()]
             width = hidden
-        self.net = nn.Sequential(*mods, nn.Linear(width, out))
+        self.n_last = int(n_last)
+        self.net = nn.Sequential(*mods, nn.Linear(width, out * self.n_last))
         self.h_dim = h
 
-    def forward(self, h):
-        return self.net(h)
+    def forward(self, h, index=None):
+        """x [B, out]; index [B] picks the last layer when n_last > 1 (ignored otherwise)."""
+        return _pick(self.net(h), index, self.n_last)
+
+    def own_parameters(self):
+        """The per-generator last layer's parameters (none when n_last = 1)."""
+        return list(self.net[-1].parameters()) if self.n_last > 1 else []
 
 
 class DCGANBody(nn.Module):
@@ -64,23 +84,48 @@ class DCGANBody(nn.Module):
     size 32:  256×4×4 -> 128×8×8 -> 64×16×16 -> c×32×32   (HMoG reference body)
     size 28:  256×4×4 -> 128×7×7 (k3) -> 64×14×14 -> c×28×28
     size 64:  512×4×4 -> 256×8×8 -> 128×16×16 -> 64×32×32 -> c×64×64
+
+    norm: where BatchNorm goes.
+      "batch" (default, DCGAN): BatchNorm2d on h and after each hidden transposed conv.
+      "none": no BatchNorm anywhere, the layout of the HMoG authors' generator code.  That code
+        also feeds h to the first transposed conv without a ReLU and has no output tanh; the
+        kit keeps both (outputs stay in [-1, 1] like the data).
+      "per_generator": no BatchNorm on h here (the head normalises h per generator, MGAN's
+        reference layout, see ``heads.MultiHead``), BatchNorm2d after each hidden conv.
+    The default stays "batch" (as in DCGAN's generator): the kit's
+    stored image models and measured results use it; "none" gives the HMoG authors' body.
+    n_last = K > 1: K last transposed convs, one per generator (MADGAN's layout), computed as
+    one conv with K·c output channels; ``forward(h, index)`` keeps sample b's own.
     """
 
-    def __init__(self, size=32, channels=1, base=64):
+    NORMS = ("batch", "none", "per_generator")
+
+    def __init__(self, size=32, channels=1, base=64, norm="batch", n_last=1):
         super().__init__()
+        if norm not in self.NORMS:
+            raise ValueError(f"image body norm must be one of {self.NORMS}, got {norm!r}")
+        if int(n_last) < 1:
+            raise ValueError(f"n_last (last layers, one per generator) must be >= 1, got {n_last}")
         self.width = body_width(size, base)
         self.h_dim = self.width * 16
+        self.n_last = int(n_last)
+        bn = (lambda n: [nn.BatchNorm2d(n)]) if norm != "none" else (lambda n: [])
         ch = [self.width // 2 ** i for i in range(4 if size == 64 else 3)]   # 256,128,64 (+ …)
-        mods = [nn.Unflatten(1, (self.width, 4, 4)), nn.BatchNorm2d(self.width), nn.ReLU(True)]
+        mods = [nn.Unflatten(1, (self.width, 4, 4)), *(bn(self.width) if norm == "batch" else []), nn.ReLU(True)]
         for i, (cin, cout) in enumerate(zip(ch[:-1], ch[1:])):
             k = 3 if (size == 28 and i == 0) else 4                              # 4 -> 7 for 28 px
-            mods += [nn.ConvTranspose2d(cin, cout, k, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
-        mods += [nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1), nn.Tanh()]
+            mods += [nn.ConvTranspose2d(cin, cout, k, 2, 1, bias=False), *bn(cout), nn.ReLU(True)]
+        mods += [nn.ConvTranspose2d(ch[-1], channels * self.n_last, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*mods)
         init_dcgan(self)
 
-    def forward(self, h):
-        return self.net(h)
+    def forward(self, h, index=None):
+        """x [B, c, size, size]; index [B] picks the last layer when n_last > 1 (ignored otherwise)."""
+        return _pick(self.net(h), index, self.n_last)
+
+    def own_parameters(self):
+        """The per-generator last layers' parameters (none when n_last = 1)."""
+        return list(self.net[-2].parameters()) if self.n_last > 1 else []
 
 
 class _Disc(nn.Module):

@@ -1,4 +1,4 @@
-"""Generator heads z [B, d] -> h [B, |h|] (SPEC §2).
+"""Generator heads z [B, d] -> h [B, |h|].
 
 All mixture heads share one trick: the leaves are linear, so
 
@@ -103,22 +103,71 @@ class SoftMixture(SoftTree):
         super().__init__(d, h, depth=1, arity=K)
 
 
+class PerGeneratorBatchNorm(nn.Module):
+    """BatchNorm with its own statistics and affine parameters for each of K generators.
+
+    x [B, C] or [B, C·S] (S positions per channel, e.g. S = 4·4 for DCGAN's h), index [B]:
+    sample b is normalised with the batch statistics of the samples of its generator k = index[b]
+
+        y = (x − mean_k) / √(var_k + eps) · γ_k + β_k,   mean_k, var_k over {b : index_b = k} × S
+
+    and, in eval mode, with generator k's running statistics.  Equal to K separate
+    ``nn.BatchNorm1d/2d`` layers applied to the K sub-batches, computed in one pass.
+    """
+
+    def __init__(self, K, channels, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.K, self.C, self.eps, self.momentum = int(K), int(channels), eps, momentum
+        self.weight = nn.Parameter(1.0 + 0.02 * torch.randn(self.K, self.C))   # DCGAN init N(1, 0.02)
+        self.bias = nn.Parameter(torch.zeros(self.K, self.C))
+        self.register_buffer("running_mean", torch.zeros(self.K, self.C))
+        self.register_buffer("running_var", torch.ones(self.K, self.C))
+
+    def forward(self, x, index):
+        x3 = x.reshape(x.shape[0], self.C, -1)                             # [B, C, S]
+        if self.training:
+            onehot = F.one_hot(index, self.K).to(x.dtype)                  # [B, K]
+            count = onehot.sum(0) * x3.shape[2]                            # values per generator [K]
+            mean = torch.einsum("bk,bcs->kc", onehot, x3) / count.clamp_min(1)[:, None]
+            var = torch.einsum("bk,bcs->kc", onehot, (x3 - mean[index][:, :, None]) ** 2) / count.clamp_min(1)[:, None]
+            with torch.no_grad():                                           # generators present in the batch
+                seen = count > 0
+                unbiased = var * (count / (count - 1).clamp_min(1))[:, None]
+                m = self.momentum
+                self.running_mean[seen] = (1 - m) * self.running_mean[seen] + m * mean[seen]
+                self.running_var[seen] = (1 - m) * self.running_var[seen] + m * unbiased[seen]
+        else:
+            mean, var = self.running_mean, self.running_var
+        scale = self.weight[index] * torch.rsqrt(var[index] + self.eps)     # [B, C]
+        y = (x3 - mean[index][:, :, None]) * scale[:, :, None] + self.bias[index][:, :, None]
+        return y.reshape(x.shape)
+
+
 class MultiHead(nn.Module):
     """MADGAN / MGAN head: K linear generators sharing the body; each sample is made by
-    one generator drawn uniformly (or the given `index`). Returns h and the index."""
+    one generator drawn uniformly (or the given `index`). Returns h and the index.
 
-    def __init__(self, d, h, K=8):
+    norm="per_generator" follows the MGAN reference code (Hoang et al.): each generator's
+    first layer has its own BatchNorm (``PerGeneratorBatchNorm`` over `channels` channels of
+    h), and the body after it has no BatchNorm on h.  norm=None: h is returned as is.
+    """
+
+    def __init__(self, d, h, K=8, norm=None, channels=None):
         super().__init__()
         if int(K) < 1:
             raise ValueError(f"number of generators K must be >= 1, got {K}")
+        if norm not in (None, "per_generator"):
+            raise ValueError(f"MultiHead norm must be None or 'per_generator', got {norm!r}")
         self.K = int(K)
         self.leaves = _leaf_weight(self.K, d, h)
+        self.norm = PerGeneratorBatchNorm(self.K, channels or h) if norm else None
 
     def forward(self, z, index=None):
         if index is None:
             index = torch.randint(self.K, (z.shape[0],), device=z.device)
         onehot = F.one_hot(index, self.K).to(z.dtype)
-        return mix_linear(onehot, z, self.leaves), index
+        h = mix_linear(onehot, z, self.leaves)
+        return (self.norm(h, index) if self.norm is not None else h), index
 
 
 class GatedHead(nn.Module):
@@ -129,20 +178,42 @@ class GatedHead(nn.Module):
         g = onehot(argmax(logits + Gumbel)/τ)  forward,  ∇ of softmax((logits+G)/τ) backward
         τ = max(τ0 · exp(−rate · step), τ_min)
 
+    The forward choice argmax(logits + Gumbel) is a draw from Cat(softmax(logits)) whatever τ.
     ``balance_loss()`` is the load-balancing term: MSE of the batch's mean gate usage
-    to uniform 1/K.  In eval mode the choice is argmax(logits), without noise.
+    to uniform 1/K.
+
+    In eval mode the choice follows ``eval_gate``: "sample" (default) draws the generator
+    from Cat(softmax(logits)), the distribution training used; "argmax" takes the most
+    probable generator, without noise (a deterministic map z -> generator, but not the
+    distribution the model was trained on).  ``forward(z, gate=...)`` overrides it per call.
     """
 
-    def __init__(self, d, h, K=8, proj=16, tau0=1.0, rate=1e-4, tau_min=0.01):
+    GATES = ("sample", "argmax")
+
+    def __init__(self, d, h, K=8, proj=16, tau0=1.0, rate=1e-4, tau_min=0.01, eval_gate="sample"):
         super().__init__()
         if int(K) < 1:
             raise ValueError(f"number of generators K must be >= 1, got {K}")
         self.K, self.tau0, self.rate, self.tau_min = int(K), tau0, rate, tau_min
+        self.eval_gate = eval_gate
         self.leaves = _leaf_weight(self.K, d, h)
         self.proj = nn.Linear(h, proj)
         self.gate = nn.Sequential(nn.Linear(d + K * proj, 64), nn.ReLU(), nn.Linear(64, K))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self._usage = None
+
+    @property
+    def eval_gate(self):
+        return self._eval_gate
+
+    @eval_gate.setter
+    def eval_gate(self, value):
+        self._eval_gate = self._check_gate(value)
+
+    def _check_gate(self, gate):
+        if gate not in self.GATES:
+            raise ValueError(f"gate must be one of {self.GATES}, got {gate!r}")
+        return gate
 
     @property
     def tau(self):
@@ -158,14 +229,21 @@ class GatedHead(nn.Module):
     def gates(self, z):
         return self.logits(z)[0].softmax(1)
 
-    def forward(self, z):
+    def forward(self, z, gate=None):
+        """h [B, |h|] and the generator index [B].  gate: "sample" | "argmax" in eval mode
+        (default ``self.eval_gate``); training always uses the Gumbel-softmax draw."""
         logits, hk = self.logits(z)
         if self.training:
             g = F.gumbel_softmax(logits, tau=self.tau, hard=True)
             self._usage = logits.softmax(1).mean(0)
+            index = g.argmax(1)
         else:
-            g = F.one_hot(logits.argmax(1), self.K).to(z.dtype)
-        return torch.einsum("bk,bkh->bh", g, hk), g.argmax(1)
+            if self._check_gate(gate or self.eval_gate) == "argmax":
+                index = logits.argmax(1)
+            else:
+                index = torch.multinomial(logits.softmax(1), 1).squeeze(1)
+            g = F.one_hot(index, self.K).to(z.dtype)
+        return torch.einsum("bk,bkh->bh", g, hk), index
 
     def balance_loss(self):
         """(1/K) Σ_k (mean_b p_k − 1/K)²  of the last training forward pass."""
