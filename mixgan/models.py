@@ -133,7 +133,7 @@ class Config:
         if self.multi_share not in ("body", "all_but_last"):
             raise ValueError(f"multi_share must be 'body' or 'all_but_last', got {self.multi_share!r}")
         if self.multi_share != "body" and self.head != "multi":
-            raise ValueError(f"multi_share={self.multi_share!r} needs the multi head (madgan / mgan), got {self.head!r}")
+            raise ValueError(f"multi_share={self.multi_share!r} needs the multi head (madgan, mgan), got {self.head!r}")
         if self.multi_share == "all_but_last" and self.gen_norm == "per_generator":
             raise ValueError("gen_norm='per_generator' normalises the K first layers; multi_share='all_but_last' "
                              "has one shared first layer")

@@ -117,6 +117,59 @@ def test_knn_two_sample_matches_sklearn_leave_one_out(k):
     assert M.knn_two_sample(real.float(), fake.float(), k=k, block=64) == pytest.approx(ref, abs=1e-12)
 
 
+def hmog_nn_accuracy(p_real, p_fake, k=5):
+    """The HMoG authors' `nn_accuracy` (github.com/alper111/hmog, utils.py), verbatim but for the device:
+    the average of the neighbours' label fractions (equal set sizes)."""
+    size = p_fake.shape[0]
+    p_all = torch.cat([p_fake.reshape(size, -1), p_real.reshape(size, -1)], dim=0)
+    dists = torch.cdist(p_all, p_all) + torch.eye(2 * size, dtype=p_all.dtype) * 1e12
+    _, indexes = torch.topk(dists, k=k, largest=False)
+    decisions = (indexes > size - 1).sum(dim=1).float() / k
+    return (decisions[size:].sum() / size).item(), ((size - decisions[:size].sum()) / size).item()
+
+
+@pytest.mark.parametrize("k", [1, 4, 5])
+def test_knn_two_sample_fraction_vote_is_hmog_nn_accuracy(k):
+    real, fake = correlated(300, 10, 8), correlated(300, 10, 9, shift=0.15)
+    ref = hmog_nn_accuracy(real, fake, k)
+    assert M.knn_two_sample(real, fake, k=k, vote="fraction") == pytest.approx(ref, abs=1e-6)
+    # unequal sizes, against a plain loop over points: mean share of real neighbours
+    real, fake = real[:170], fake[:230]
+    x = torch.cat([real, fake])
+    d = torch.cdist(x, x).fill_diagonal_(float("inf"))
+    share = [float((d[i].topk(k, largest=False).indices < 170).double().mean()) for i in range(400)]
+    ref = (np.mean(share[:170]), 1 - np.mean(share[170:]))
+    assert M.knn_two_sample(real, fake, k=k, vote="fraction") == pytest.approx(ref, abs=1e-12)
+
+
+def test_knn_two_sample_votes_differ_and_bad_vote():
+    real, fake = correlated(300, 10, 8), correlated(300, 10, 9, shift=0.15)
+    major, frac = M.knn_two_sample(real, fake, vote="majority"), M.knn_two_sample(real, fake, vote="fraction")
+    assert major == M.knn_two_sample(real, fake) and major != frac   # "majority" is the default
+    with pytest.raises(ValueError, match="vote"):
+        M.knn_two_sample(real, fake, vote="mean")
+
+
+@pytest.mark.parametrize("vote", ["majority", "fraction"])
+def test_knn_two_sample_float32_far_from_origin(vote):
+    """float32 features with a large common offset give the float64 answer on the same values."""
+    real, fake = correlated(400, 32, 20), correlated(400, 32, 21, shift=0.2)
+    r32, f32 = (real + 1e3).float(), (fake + 1e3).float()
+    want = M.knn_two_sample(r32.double(), f32.double(), vote=vote)
+    assert M.knn_two_sample(r32, f32, vote=vote) == pytest.approx(want, abs=1e-12)
+    assert want == pytest.approx(M.knn_two_sample(real, fake, vote=vote), abs=0.01)   # offset-free answer
+
+
+def test_precision_recall_float32_far_from_origin():
+    real, fake = correlated(400, 32, 22), correlated(400, 32, 23, shift=0.2)
+    r32, f32 = (real + 1e3).float(), (fake + 1e3).float()
+    want = M.precision_recall(r32.double(), f32.double())
+    assert M.precision_recall(r32, f32) == pytest.approx(want, abs=1e-12)
+    d, i = M.knn_search(f32[:50], r32, 3)
+    d64, i64 = M.knn_search(f32[:50].double(), r32.double(), 3)
+    assert torch.equal(i, i64) and torch.allclose(d.double(), d64, rtol=1e-4)
+
+
 def test_knn_self_tiles_equal_plain_search():
     x = correlated(301, 7, 16)
     d1, i1 = M.knn_search(x, x, 4, exclude_self=True, block=50)
@@ -225,6 +278,28 @@ def test_ms_ssim_pair_sampling_and_small_images():
     v = M.mean_ms_ssim(x, max_pairs=300)                      # 4950 pairs → 300 sampled
     assert 0.0 <= v < 0.5
     assert 0.0 <= M.mean_ms_ssim(torch.rand(5, 3, 8, 8, generator=g)) <= 1.0   # 8 px: one scale
+
+
+def test_ms_ssim_on_unit_range_with_data_range_1():
+    """MS-SSIM of [-1, 1] images = torchmetrics' MS-SSIM of (x + 1) / 2 with data_range 1 (not of x itself)."""
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure as ms_ssim
+
+    g = torch.Generator().manual_seed(3)
+    x = F.interpolate(torch.rand(6, 1, 4, 4, generator=g), size=32, mode="bilinear") * 0.6 - 1   # smooth, dark
+    i, j = torch.triu_indices(6, 6, offset=1)
+    kw = M.scores._ms_ssim_setup(32, 32)
+    u = (x + 1) / 2
+    ref = float(ms_ssim(u[i], u[j], data_range=1.0, reduction="none", **kw).double().mean())
+    shifted = float(ms_ssim(x[i], x[j], data_range=2.0, reduction="none", **kw).double().mean())
+    assert M.mean_ms_ssim(x) == pytest.approx(ref, abs=1e-6)
+    assert abs(ref - shifted) > 0.01                           # the [-1, 1] convention would change the score
+    assert M.mean_ms_ssim(u, value_range=(0, 1)) == pytest.approx(ref, abs=1e-6)
+    assert M.intra_diversity(x) == pytest.approx(1 - ref, abs=1e-6)
+    assert M.diversity_score(u, torch.arange(6), 6, value_range=(0, 1))["d_intra"] == pytest.approx(1 - ref, abs=1e-6)
+    with pytest.raises(ValueError, match="value_range"):
+        M.mean_ms_ssim(x * 3)                                  # values outside [-1, 1]
+    with pytest.raises(ValueError, match="value_range"):
+        M.mean_ms_ssim(x, value_range=(1, 0))
 
 
 def test_quality_diversity_convenience():

@@ -1,8 +1,8 @@
-"""Sample scores on features, class probabilities, images and labels (SPEC §5).
+"""Sample scores on features, class probabilities, images and labels.
 
 * Inception Score (Salimans et al. 2016)
 * precision / recall on k-NN manifolds (Kynkäänniemi et al. 2019)
-* quality / diversity / combined score (seed 003, eq. 3.2–3.7)
+* quality / diversity / combined score (MM-GAN, Ben-Yosef & Weinshall, eq. 3.2–3.7)
 * clustering accuracy (Hungarian) and NMI
 
 Pure functions; tensors or arrays in, Python floats (or dicts of them) out.
@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from .fid import check_features, check_pair
-from .knn import BLOCK, knn_search, knn_self
+from .knn import BLOCK, centre, knn_search, knn_self
 
 # ----------------------------------------------------------------------------- input checks
 
@@ -94,7 +94,11 @@ def manifold_coverage(points, centres, radii, block: int = BLOCK) -> Tensor:
     """For each of `points` [n, d]: is it inside some ball B(centre_j, radius_j)? → bool [n].
 
         covered(x) = ∃ j : ‖x − c_j‖ ≤ r_j      (blocks of `block` points × all centres)
+
+    Both sets are first translated by the centres' mean (``knn.centre``), so float32 features
+    far from the origin keep their precision.
     """
+    points, centres = centre(points, centres, like=centres)
     rn = (centres * centres).sum(1)
     r2 = radii.to(centres.dtype) ** 2
     out = []
@@ -115,7 +119,8 @@ def precision_recall(real, fake, k: int = 3, block: int = BLOCK) -> tuple[float,
         precision = (1/m) Σ_{f ∈ fake} [f ∈ manifold(real)]   (fakes that look real: quality)
         recall    = (1/n) Σ_{r ∈ real} [r ∈ manifold(fake)]   (reals the fakes cover: diversity)
 
-    Exact k-NN in blocks (memory O(block · max(n, m))). The paper uses k = 3.
+    Exact k-NN in blocks (memory O(block · max(n, m))), on centred features (see `knn.centre`).
+    The paper uses k = 3.
     """
     real, fake = check_pair(real, fake, ("real", "fake"))
     dtype = torch.promote_types(real.dtype, fake.dtype)
@@ -130,7 +135,7 @@ def precision_recall(real, fake, k: int = 3, block: int = BLOCK) -> tuple[float,
     return float(precision), float(recall)
 
 
-# ----------------------------------------------------------------------------- quality (seed 003 §3.3.1)
+# ----------------------------------------------------------------------------- quality (MM-GAN §3.3.1)
 
 
 def nn_distance(query, ref, exclude_self: bool = False, block: int = BLOCK) -> Tensor:
@@ -146,7 +151,7 @@ def calibrate_alpha(train_feats, n: int = 1000, seed: int = 0, block: int = BLOC
     *other* training point; that is distributed like a fresh real image's distance to the
     training set. With log α = its median, a typical real image scores q ≈ 0.5, an exact
     training copy scores q = α / (1 + α) ≈ 1 and a sample twice as far as usual scores ≈ 0,
-    whatever the scale of the features (the seed paper leaves α unspecified).
+    whatever the scale of the features (the MM-GAN paper leaves α unspecified).
     """
     t = check_features(train_feats, "train_feats")
     g = torch.Generator().manual_seed(seed)
@@ -160,7 +165,7 @@ def calibrate_alpha(train_feats, n: int = 1000, seed: int = 0, block: int = BLOC
 
 
 def quality_score(fake_feats, train_feats, alpha: float | str = "auto", block: int = BLOCK) -> float:
-    """Quality score q(X) of seed 003 (eq. 3.2–3.3) → float in (0, α/(1+α)].
+    """Quality score q(X) of the MM-GAN paper (eq. 3.2–3.3) → float in (0, α/(1+α)].
 
         q(x) = 1 − exp(‖c(x) − c(NN(x))‖) / (exp(‖c(x) − c(NN(x))‖) + α)
              = σ(log α − ‖c(x) − c(NN(x))‖)                (σ the logistic sigmoid; overflow-free)
@@ -182,13 +187,12 @@ def quality_score(fake_feats, train_feats, alpha: float | str = "auto", block: i
     return float(torch.sigmoid(math.log(alpha) - dist).mean())
 
 
-# ----------------------------------------------------------------------------- diversity (seed 003 §3.3.2)
+# ----------------------------------------------------------------------------- diversity (MM-GAN §3.3.2)
 
 #: MS-SSIM set-up for small images (the standard one needs > 160 px): the first three of the
 #: standard scale weights (Wang et al. 2003) renormalised to sum to 1, scales 32/16/8 px for
 #: 32×32 inputs, Gaussian window σ = 0.75 (7 taps; `kernel_size` must equal the real window
-#: 2·⌊3.5σ + 0.5⌋ + 1 for torchmetrics' size check). On MNIST test pairs this gives mean
-#: MS-SSIM 0.39 for same-class vs 0.19 for different-class pairs (σ = 0.5: 0.46 vs 0.33).
+#: 2·⌊3.5σ + 0.5⌋ + 1 for torchmetrics' size check).
 MSSSIM_BETAS = (0.0448 / 0.6305, 0.2856 / 0.6305, 0.3001 / 0.6305)
 MSSSIM_SIGMA = 0.75
 
@@ -203,11 +207,17 @@ def _ms_ssim_setup(h: int, w: int) -> dict:
     return dict(sigma=MSSSIM_SIGMA, kernel_size=win, betas=tuple(b / s for b in betas))
 
 
-def mean_ms_ssim(images, max_pairs: int = 2000, seed: int = 0, batch: int = 500) -> float:
-    """Mean MS-SSIM over distinct pairs (i ≠ j) of `images` [n, C, H, W] in [-1, 1].
+def mean_ms_ssim(images, max_pairs: int = 2000, seed: int = 0, batch: int = 500,
+                 value_range: tuple = (-1.0, 1.0)) -> float:
+    """Mean MS-SSIM over distinct pairs (i ≠ j) of `images` [n, C, H, W] with values in `value_range`.
 
+    MS-SSIM is computed on images mapped to [0, 1], x' = (x − lo) / (hi − lo), with data_range 1,
+    as its definition (Wang et al. 2003) and the MM-GAN paper assume: its luminance term
+    (2 μ_a μ_b + C1) / (μ_a² + μ_b² + C1) is not shift-invariant, so the same images scored in
+    [−1, 1] give other values. The kit's images are in [−1, 1] (the default `value_range`); pass
+    value_range=(0, 1) for images already in [0, 1]. Values outside the range are a ValueError.
     All n(n−1)/2 pairs when that is ≤ `max_pairs`, else `max_pairs` random pairs (fixed `seed`).
-    Uses `multiscale_structural_similarity_index_measure` (data_range 2, `_ms_ssim_setup`).
+    Uses `multiscale_structural_similarity_index_measure` (`_ms_ssim_setup`).
     """
     x = torch.as_tensor(images)
     if x.dim() != 4:
@@ -216,7 +226,14 @@ def mean_ms_ssim(images, max_pairs: int = 2000, seed: int = 0, batch: int = 500)
         raise ValueError(f"need at least 2 images, got {len(x)}")
     if not torch.isfinite(x).all():
         raise ValueError("images contain NaN or inf values")
-    x = x.float()
+    lo, hi = (float(v) for v in value_range)
+    if not hi > lo:
+        raise ValueError(f"value_range must be (lo, hi) with hi > lo, got {value_range}")
+    tol = 1e-3 * (hi - lo)
+    if x.min() < lo - tol or x.max() > hi + tol:
+        raise ValueError(f"image values [{float(x.min()):.3g}, {float(x.max()):.3g}] lie outside "
+                         f"value_range={value_range}; pass the range the images are in")
+    x = ((x.float() - lo) / (hi - lo)).clamp_(0, 1)
     n = len(x)
     if n * (n - 1) // 2 <= max_pairs:
         i, j = torch.triu_indices(n, n, offset=1)
@@ -233,21 +250,22 @@ def mean_ms_ssim(images, max_pairs: int = 2000, seed: int = 0, batch: int = 500)
         for s in range(0, len(i), batch):
             a, b = x[i[s:s + batch]], x[j[s:s + batch]]
             vals.append(multiscale_structural_similarity_index_measure(
-                a, b, data_range=2.0, reduction="none", **kw))
+                a, b, data_range=1.0, reduction="none", **kw))
     return float(torch.cat(vals).double().mean())
 
 
-def intra_diversity(images, max_pairs: int = 2000, seed: int = 0) -> float:
-    """d_intra(X) = 1 − mean MS-SSIM(x, x') over pairs of distinct images (seed 003 eq. 3.4).
+def intra_diversity(images, max_pairs: int = 2000, seed: int = 0, value_range: tuple = (-1.0, 1.0)) -> float:
+    """d_intra(X) = 1 − mean MS-SSIM(x, x') over pairs of distinct images (MM-GAN eq. 3.4).
 
     The paper averages over all |X|² ordered pairs including x = x'; distinct pairs avoid the
     self-pair bias (1/|X|) and, above `max_pairs`, a random subset keeps the cost bounded.
+    MS-SSIM on the images mapped to [0, 1] (`mean_ms_ssim`; `value_range` is their range).
     """
-    return 1.0 - mean_ms_ssim(images, max_pairs=max_pairs, seed=seed)
+    return 1.0 - mean_ms_ssim(images, max_pairs=max_pairs, seed=seed, value_range=value_range)
 
 
 def inter_diversity(pred_labels, n_classes: int) -> float:
-    """d_inter(X) = H( (1/|X|) Σ_x onehot(c(x)) ) / log N (seed 003 eq. 3.5), in [0, 1].
+    """d_inter(X) = H( (1/|X|) Σ_x onehot(c(x)) ) / log N (MM-GAN eq. 3.5), in [0, 1].
 
     The normalised entropy of the histogram of predicted classes: 0 when every sample gets one
     class, 1 when the N classes are predicted equally often.
@@ -263,24 +281,25 @@ def inter_diversity(pred_labels, n_classes: int) -> float:
 
 
 def diversity_score(images, pred_labels, n_classes: int, max_pairs: int = 2000,
-                    seed: int = 0) -> dict:
-    """Diversity of seed 003 (eq. 3.4–3.6) → dict(d, d_intra, d_inter).
+                    seed: int = 0, value_range: tuple = (-1.0, 1.0)) -> dict:
+    """Diversity of the MM-GAN paper (eq. 3.4–3.6) → dict(d, d_intra, d_inter).
 
         d_intra = 1 − mean pairwise MS-SSIM,  d_inter = H(mean one-hot prediction) / log N,
         d = √(d_intra · d_inter)
 
-    images [n, C, H, W] in [-1, 1], pred_labels [n] (the classifier's argmax), N = n_classes.
+    images [n, C, H, W] with values in `value_range` (default [-1, 1]; MS-SSIM is taken on them
+    mapped to [0, 1]), pred_labels [n] (the classifier's argmax), N = n_classes.
     """
     y = check_labels(pred_labels, "pred_labels")
     if len(y) != len(images):
         raise ValueError(f"images and pred_labels must have the same length, got {len(images)} and {len(y)}")
-    d_intra = max(intra_diversity(images, max_pairs=max_pairs, seed=seed), 0.0)
+    d_intra = max(intra_diversity(images, max_pairs=max_pairs, seed=seed, value_range=value_range), 0.0)
     d_inter = inter_diversity(y, n_classes)
     return {"d": math.sqrt(d_intra * d_inter), "d_intra": d_intra, "d_inter": d_inter}
 
 
 def combined_score(q: float, d: float) -> float:
-    """s(X) = √(q(X) · d(X)) (seed 003 eq. 3.7), in [0, 1]."""
+    """s(X) = √(q(X) · d(X)) (MM-GAN eq. 3.7), in [0, 1]."""
     if not (0 <= q <= 1 and 0 <= d <= 1):
         raise ValueError(f"q and d must lie in [0, 1], got q={q}, d={d}")
     return math.sqrt(q * d)
@@ -288,7 +307,7 @@ def combined_score(q: float, d: float) -> float:
 
 def quality_diversity(fake_images, classifier, train_feats, alpha: float | str = "auto",
                       max_pairs: int = 2000, seed: int = 0) -> dict:
-    """All of seed 003's scores for generated images [n, C, H, W] in [-1, 1] → dict.
+    """All of the MM-GAN paper's scores for generated images [n, C, H, W] in [-1, 1] → dict.
 
     classifier: a `DomainClassifier` (anything with `.features(x)`, `.probs(x)`, `.name`)
     trained on the GAN's training set; train_feats = classifier.features(training images).
@@ -332,7 +351,7 @@ def cluster_acc(y_true, y_pred) -> float:
 
 
 def nmi(y_true, y_pred) -> float:
-    """Normalised mutual information with the geometric-mean normaliser (seed 003 eq. 5.2).
+    """Normalised mutual information with the geometric-mean normaliser (MM-GAN eq. 5.2).
 
         NMI = I(y_true; y_pred) / √(H(y_true) · H(y_pred))
 
