@@ -177,12 +177,16 @@ def nogan(s, a, xc, yc):
 
 
 def tree(s, a):
-    """HMoG (depth 4) and MoG (K = 16) on MNIST: block mass of the gating correlations, tree figure."""
+    """HMoG (depth 4) and MoG (K = 16) on MNIST: block mass of the gating correlations, tree figure.
+
+    Each model is measured untrained (right after `build`, same seed and settings) and trained, and
+    the table prints both side by side: a tree's leaves share their ancestors' gates, so an untrained
+    HMoG already has most of its block mass; only the change from untrained to trained is learned."""
     x, _ = mnist()
     res, corrs = dict(setting=a.setting, settings=s, seed=a.seed, dataset="mnist", models={}), {}
     for name, kw in (("MoG", dict(K=16)), ("HMoG", dict(depth=4))):
         model = models.build(name.lower(), (1, 32, 32), base=s["base"], loss=s["loss"], lr=s["lr"], seed=a.seed, **kw)
-        init = A.gating_correlation(model, s["n"], seed=1)
+        untrained = A.gating_correlation(model, s["n"], seed=1)
         t0 = time.perf_counter()
         train.fit(model, x, steps=s["steps"], seed=a.seed, device=a.device, batch_size=s["batch_size"],
                   progress=a.progress)
@@ -190,7 +194,7 @@ def tree(s, a):
         c = A.gating_correlation(model, s["n"], seed=1)
         corrs[name] = c
         np.save(OUT / f"corr_{name.lower()}_{a.run}.npy", c)
-        mass = A.block_mass_table({"trained": c, "init": init}, kinds=("positive", "abs"))
+        mass = A.block_mass_table({"trained": c, "untrained": untrained}, kinds=("positive", "abs"))
         res["models"][name] = dict(train_seconds=round(time.perf_counter() - t0, 1), block_mass=mass,
                                    leaf_usage=A.leaf_probs(model, s["n"], seed=1).mean(0).tolist())
         summary = A.tree_summary(model, n=s["n"], top=5, seed=2)
@@ -199,10 +203,13 @@ def tree(s, a):
         save_fig(plots.tree_figure(summary, title=f"{name} on MNIST, {s['steps']} steps, {s['loss']} loss"),
                  f"tree_{name.lower()}_{a.run}.png")
     save_fig(plots.correlation_heatmaps(corrs), f"corr_{a.run}.png")
-    for name in corrs:
-        for r in res["models"][name]["block_mass"]:
-            print(f"{name:5s} {r['model']:7s} {r['block']}x{r['block']} {r['kind']:8s} block mass {r['ratio']:.3f} "
-                  f"(chance {r['chance']:.3f})")
+    ratio = {(n, r["model"], r["block"], r["kind"]): r for n in corrs for r in res["models"][n]["block_mass"]}
+    cols = [(n, when) for n in ("HMoG", "MoG") for when in ("untrained", "trained")]
+    print(f"block mass, {s['steps']} steps " + "".join(f"{n + ' ' + when:>16s}" for n, when in cols) + "  chance")
+    for kind in ("positive", "abs"):
+        for b in (2, 4):
+            print(f"{b}x{b} {kind:17s}" + "".join(f"{ratio[(n, when, b, kind)]['ratio']:16.3f}" for n, when in cols)
+                  + f"{ratio[('HMoG', 'trained', b, kind)]['chance']:8.3f}")
     return res
 
 
