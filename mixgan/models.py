@@ -190,7 +190,7 @@ class GAN(nn.Module):
             "linear": lambda: heads.Linear(d_in, h),
             "tree": lambda: heads.SoftTree(d_in, h, c.depth, c.arity),
             "mixture": lambda: heads.SoftMixture(d_in, h, c.K),
-            "multi": lambda: heads.MultiHead(d_in, h, 1 if n_last > 1 else c.K,
+            "multi": lambda: heads.MultiHead(d_in, h, c.K, shared=n_last > 1,
                                              norm="per_generator" if c.gen_norm == "per_generator" else None,
                                              channels=getattr(self.body, "width", None)),
             "gated": lambda: heads.GatedHead(d_in, h, c.K),
@@ -224,11 +224,7 @@ class GAN(nn.Module):
         multi / gated heads (else None).  y: class labels for the conditional AC-GAN."""
         if self.cfg.conditional:
             z = torch.cat([z, F.one_hot(y, self.cfg.n_classes).to(z.dtype)], 1)
-        if self.cfg.head == "multi" and self.body.n_last > 1:       # MADGAN layout: K last layers
-            if index is None:
-                index = torch.randint(self.body.n_last, (z.shape[0],), device=z.device)
-            h, _ = self.head(z, torch.zeros_like(index))
-        elif self.cfg.head == "multi":
+        if self.cfg.head == "multi":
             h, index = self.head(z, index)
         elif self.cfg.head == "gated":
             h, index = self.head(z)

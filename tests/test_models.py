@@ -244,7 +244,7 @@ def test_mgan_per_generator_batchnorm():
 
 def test_madgan_paper_layout_shares_all_but_the_last_layer():
     m = build("madgan", (1, 32, 32), base=4, K=3, multi_share="all_but_last")
-    assert m.head.K == 1 and m.body.n_last == 3                            # one shared first layer, K last ones
+    assert m.head.K == 3 and m.head.leaves.shape[0] == 101 and m.body.n_last == 3   # one shared first layer
     z = torch.randn(4, 100)
     m.eval()
     x0, _ = m.generate(z, index=torch.zeros(4, dtype=torch.long))

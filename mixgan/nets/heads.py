@@ -150,21 +150,28 @@ class MultiHead(nn.Module):
     norm="per_generator" follows the MGAN reference code (Hoang et al.): each generator's
     first layer has its own BatchNorm (``PerGeneratorBatchNorm`` over `channels` channels of
     h), and the body after it has no BatchNorm on h.  norm=None: h is returned as is.
+    shared=True: one linear layer for all K generators (MADGAN's layout, where the generators
+    differ only in their last layers, inside the body); the head still draws the index.
     """
 
-    def __init__(self, d, h, K=8, norm=None, channels=None):
+    def __init__(self, d, h, K=8, norm=None, channels=None, shared=False):
         super().__init__()
         if int(K) < 1:
             raise ValueError(f"number of generators K must be >= 1, got {K}")
         if norm not in (None, "per_generator"):
             raise ValueError(f"MultiHead norm must be None or 'per_generator', got {norm!r}")
-        self.K = int(K)
-        self.leaves = _leaf_weight(self.K, d, h)
+        if norm and shared:
+            raise ValueError("per-generator BatchNorm needs K first layers, not one shared layer")
+        self.K, self.shared = int(K), bool(shared)
+        self.leaves = _leaf_weight(1 if shared else self.K, d, h)
         self.norm = PerGeneratorBatchNorm(self.K, channels or h) if norm else None
 
     def forward(self, z, index=None):
         if index is None:
             index = torch.randint(self.K, (z.shape[0],), device=z.device)
+        if self.shared:
+            h = mix_linear(torch.ones(z.shape[0], 1, dtype=z.dtype, device=z.device), z, self.leaves)
+            return h, index
         onehot = F.one_hot(index, self.K).to(z.dtype)
         h = mix_linear(onehot, z, self.leaves)
         return (self.norm(h, index) if self.norm is not None else h), index
