@@ -376,19 +376,5 @@ def get_extractor(kind: str = "auto", dataset: str = "mnist", device=None, weigh
 
 
 def extractor_name(extractor) -> str:
+    """The extractor's `.name` (e.g. "inception-v3-pool3"), else its class name."""
     return getattr(extractor, "name", type(extractor).__name__)
-
-
-def fid_report(real_x, fake_x, extractor, batch_size: int = 500) -> dict:
-    """FID of image sets real_x, fake_x [n, C, H, W] in [-1, 1] in `extractor`'s features → dict.
-
-    Returns dict(fid, extractor, dim, n_real, n_fake): every reported FID names its feature
-    extractor and its sample counts (SPEC §5). `extractor` is anything with `.features` (and a
-    `.name`), e.g. `get_extractor("auto", "mnist")`.
-    """
-    from .fid import frechet_distance
-
-    fr = extractor.features(real_x, batch_size=batch_size)
-    ff = extractor.features(fake_x, batch_size=batch_size)
-    return {"fid": frechet_distance(fr, ff), "extractor": extractor_name(extractor),
-            "dim": int(fr.shape[1]), "n_real": len(fr), "n_fake": len(ff)}

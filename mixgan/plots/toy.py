@@ -1,8 +1,8 @@
 """Toy figures: z-plane region maps, per-generator panels, scatter by component, curves.
 
     region_map(model, spec)                    # HMoG paper Fig. 6–8
-    scatter_by_component(model, x_real)        # seed 003 Fig. 4.1
-    curves({"GAN": h1, "MM-GAN": h2}, "nll")   # seed 003 Fig. 4.3
+    scatter_by_component(model, x_real)        # MM-GAN paper Fig. 4.1
+    curves({"GAN": h1, "MM-GAN": h2}, "nll")   # MM-GAN paper Fig. 4.3
 
 Every function returns the matplotlib Figure it drew (and draws into ``ax`` when given).
 """
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 
-from ..toys import regions, z_grid
+from ..analysis.regions import regions, z_grid
 
 __all__ = ["palette", "region_map", "scatter_by_component", "curves"]
 
@@ -29,10 +29,8 @@ def _real_points(spec_or_data, n, seed=0):
     """x_real [n, 2] as numpy: the given tensor (first n rows) or n draws from a ToySpec."""
     if isinstance(spec_or_data, torch.Tensor):
         return spec_or_data[:n].float().cpu().numpy()
-    spec = spec_or_data
-    g = torch.Generator().manual_seed(seed)
-    k = torch.multinomial(spec.weights, n, replacement=True, generator=g)
-    return (spec.means[k] + spec.sigma * torch.randn(n, 2, generator=g)).numpy()
+    x, _ = spec_or_data.sample(n, generator=torch.Generator().manual_seed(seed))
+    return x.numpy()
 
 
 def _real(ax, xr):
