@@ -74,7 +74,8 @@ def cluster(s, a):
         if not results.has(gan_key + "/gan", OUT):
             raise SystemExit(f"--reuse: no stored GAN {gan_key + '/gan'!r} in {OUT or results.ROOT}")
         model = results.load(gan_key + "/gan", OUT)
-        old = results.load(gan_key, OUT)
+        old = (results.load(gan_key, OUT) if results.has(gan_key, OUT)          # a GAN stored without its result:
+               else dict(settings=presets.setting(CLUSTER, a.setting)))            # the preset's settings
         t_train = old.get("train_seconds")                      # of the run that trained it
         s = {**old["settings"], **{k: v for k, v in s.items() if k not in old["settings"] or k in a.overrides}}
     else:

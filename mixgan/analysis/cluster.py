@@ -218,7 +218,8 @@ def cluster_runs(runs):
                                  f"({how})", **r["kmeans_selftrain"][-1]))
             continue
         src = (head + f"base {st['base']}, c={st['c']}, {st['steps']} steps{', lr decay' if st.get('lr_decay') else ''}"
-               f"{', D packs of %d' % st['pack'] if st.get('pack', 1) > 1 else ''}, {r['n_clustered']} images, {aug}")
+               f"{', D packs of %d' % st['pack'] if st.get('pack', 1) > 1 else ''}, "
+               f"{'%d images, ' % r['n_clustered'] if 'n_clustered' in r else ''}{aug}")
         rows += [dict(source=src, method=m, **r[k]) for m, k in (("MM-GAN", "mmgan"), ("k-means", "kmeans"))]
         if r.get("mmgan_selftrain"):
             rows.append(dict(source=src, method=f"MM-GAN + {len(r['mmgan_selftrain'])} self-training rounds ({how})",
