@@ -118,7 +118,7 @@ def region_map(model, spec_or_data, n=2000, lim=3.0, res=200, level=None, seed=0
 
 def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, ax=None,
                          title=None, n_real=2000):
-    """Seed 003 Fig. 4.1: real data in black, n samples coloured by the component they
+    """MM-GAN paper Fig. 4.1: real data in black, n samples coloured by the component they
     came from (GMM Gaussian k, AC-GAN class, or generator; one colour when there is none).
     labels: optional [K] -> display group (e.g. the supervised mapping f, to colour by class)."""
     with torch.random.fork_rng(devices=[]):
@@ -138,7 +138,7 @@ def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, 
 
 
 def curves(history_by_model, key="nll", ax=None, logy=None, title=None):
-    """Seed 003 Fig. 4.3: ``key`` of history["eval"] against the training step, one line
+    """MM-GAN paper Fig. 4.3: ``key`` of history["eval"] against the training step, one line
     per model.  A value may be one history or a list of histories (seeds): mean ± std."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
