@@ -4,6 +4,7 @@
     tree      node responses, leaf samples, gating correlations, block mass (HMoG paper Fig. 11–13)
     sigma     the quality–diversity trade-off of that scale, truncation, scorers (MM-GAN paper §4.3)
     cluster   Algorithm 2 of the MM-GAN paper, self-training, the k-means baseline
+    regions   which generator / leaf owns which part of a 2-D latent plane; where each component's samples land
     stats     mean / std / SEM of tidy rows per group
 
     from mixgan import analysis as A
@@ -19,6 +20,7 @@ from .cluster import (PAPER_CLUSTERING, OracleGenerator, cluster_runs, cluster_s
                       component_classes, component_samples, feature_kmeans, gan_cluster, kmeans_baseline,
                       self_train, selftrain_curve, train_cluster_classifier)
 from .latents import SCALES, sample_at, sample_grid_at, sample_latents
+from .regions import component_modes, regions, z_grid
 from .sigma import (image_scorer, scale_tradeoff, scoring_classifier, toy_quality_diversity, toy_scorer,
                     truncation_scores)
 from .stats import summarize
@@ -32,7 +34,7 @@ __all__ = ["seeded", "SCALES", "sample_latents", "sample_at", "sample_grid_at",
            "scoring_classifier", "summarize",
            "PAPER_CLUSTERING", "component_samples", "train_cluster_classifier", "gan_cluster", "feature_kmeans",
            "self_train", "OracleGenerator", "component_accuracy", "component_classes", "kmeans_baseline",
-           "cluster_scores", "cluster_runs", "selftrain_curve"]
+           "cluster_scores", "cluster_runs", "selftrain_curve", "z_grid", "regions", "component_modes"]
 
 #: names that moved or were renamed: old name -> where it is now
 MOVED = {"SIGMAS": "analysis.SCALES", "sigma_tradeoff": "analysis.scale_tradeoff",
