@@ -57,6 +57,6 @@ def test_modules_are_small_and_imports_flow_one_way():
         bad = {m for m in _imports(f) if m.startswith(("mixgan.train", "mixgan.toys", "mixgan.sweep"))}
         assert not bad, (f, bad)
     for f in files:
-        if f.name != "results.py":
+        if f.name != "results.py" and f != ROOT / "mixgan" / "__init__.py":      # the package face hands it on
             assert "mixgan.results" not in _imports(f), f
             assert '"results"' not in f.read_text() or f.name == "features.py", f   # shipped weights only
