@@ -106,3 +106,15 @@ def test_explorers_are_widgets_unless_headless(monkeypatch):
     assert isinstance(w, ipywidgets.interactive) and w.children[0].options == (1, 2)
     monkeypatch.setenv("MIXGAN_HEADLESS", "1")
     assert widgets.headless() and widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred) is None
+
+
+def test_old_sigma_names_point_to_the_scale_ones():
+    """The prior's post-training multiplier is `scale` in plots and widgets too."""
+    for module, old, new in ((plots, "sigma_tradeoff_plot", "scale_tradeoff_plot"),
+                             (widgets, "sigma_explorer", "scale_explorer"),
+                             (widgets, "sigma_grid_figure", "scale_grid_figure")):
+        with pytest.raises(AttributeError, match=new):
+            getattr(module, old)
+    mm = models.build("mmgan_static", (1, 28, 28), K=3, base=2)
+    with pytest.raises(TypeError, match="`sigma=` was renamed `scale=`"):
+        widgets.scale_grid_figure(mm, sigma=1.5, n=8)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..utils import save_torch
+from ..utils import save_torch, seeded
 
 REPO = Path(__file__).resolve().parents[2]
 #: read-only weights shipped with the repository (looked at first)
@@ -207,8 +207,7 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
         raise ValueError(f"need x [n, C, H, W] and y [n], got {tuple(x.shape)} and {tuple(y.shape)}")
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     dev = _device(device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = DomainClassifier(x.shape[1], n_classes, name=name, **arch).to(dev, memory_format=torch.channels_last)
         g = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)

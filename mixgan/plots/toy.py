@@ -12,6 +12,7 @@ import torch
 from matplotlib.colors import ListedColormap
 
 from ..analysis.regions import regions, z_grid
+from ..utils import seeded
 
 __all__ = ["palette", "region_map", "scatter_by_component", "curves"]
 
@@ -42,8 +43,7 @@ def _generated(model, n, seed, level):
     """(x [m, 2], colour index [m], generator index [m]) for z ~ p(z).  Multi heads run
     every generator on n // K latents (each z maps to K points); the others draw one x per z."""
     K = model.head.K
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         z, _ = model.prior.sample(n // K if model.cfg.head == "multi" else n)
     was = model.training
     model.eval()
@@ -121,8 +121,7 @@ def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, 
     """MM-GAN paper Fig. 4.1: real data in black, n samples coloured by the component they
     came from (GMM Gaussian k, AC-GAN class, or generator; one colour when there is none).
     labels: optional [K] -> display group (e.g. the supervised mapping f, to colour by class)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         x, k = model.sample(n, scale=scale, return_index=True)
     x = x.cpu().numpy()
     k = np.zeros(len(x), int) if k is None else k.cpu().numpy()
