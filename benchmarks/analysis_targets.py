@@ -1,37 +1,34 @@
-"""Interpretability and clustering targets (issue #6) -> results/analysis/, numbers in BENCHMARKS.md.
+"""Interpretability and clustering targets, stored through `mixgan.results` (results/MANIFEST.json).
 
     python benchmarks/analysis_targets.py cluster [--full|--long] [--data fashionmnist]   # Algorithm 2 vs k-means
     python benchmarks/analysis_targets.py tree    [--full]   # HMoG (depth 4) vs MoG (K=16): block mass, tree figure
-    python benchmarks/analysis_targets.py sigma   [--full]   # σ trade-off (q, d) of MM-GAN vs GAN on MNIST
-    python benchmarks/analysis_targets.py show               # print what results/analysis holds, check targets
+    python benchmarks/analysis_targets.py sigma   [--full]   # quality / diversity against the prior's scale, MNIST
+    python benchmarks/analysis_targets.py show               # print the stored results, check the targets
 
-Targets: (1) MNIST clustering ACC ≥ 0.95 with the full settings (a GPU run: ~7 min on an H100; session 5,
-with argmax rounds, reached 0.96 with seed 0 and 0.80-0.86 with seeds 1-3; seed 0's GAN with today's k-means
-rounds 0.958; on the CPU, `--long` reached 0.947-0.958 for GAN seeds 0-4, four of them >= 0.95), and the CPU
-setting (what one core affords in ~10 min) beats k-means. Both use Algorithm 2 followed by `refine` rounds of
-self-training (`A.self_train`, our addition; k-means relabelling by default); each JSON records Algorithm 2
-alone ("mmgan") and every round ("mmgan_selftrain"). `--reuse` reruns that part on a stored GAN (`--from-run
-RUN`: RUN's GAN, written under a new `--tag`). `--start kmeans` is the control without a GAN: the same rounds
-started from k-means on the pixels (cluster_mnist_<setting>-nogan.json, rounds in "kmeans_selftrain").
-Numbers: BENCHMARKS.md.
-(2) the depth-4 HMoG's gating correlation matrix has more positive mass in its 2×2 and 4×4
-diagonal blocks than MoG's.
-CPU settings are the defaults; `--full` switches to the paper-scale ones, `--quick` to a dry run
-(tiny settings, seconds: checks the pipeline), and for `cluster`, `--long` to the CPU GAN trained 3x longer
-(6,000 steps, lr decay) clustering all 60,000 images with 10 rounds (25-30 min of one core). `--steps` and,
-for `cluster`, `--c`, `--clf-epochs`, `--round-epochs`, `--refine`, `--relabel`, `--n-cluster` … override,
-and `--tag` names a variant (cluster_mnist_cpu-<tag>.json). Every run writes <what>_<data>_<run>.json
-(settings, command, wall time, numbers) and its figures to --out (default results/analysis).
+Targets: (1) MNIST clustering ACC >= 0.95 with the full setting (a GPU run) or `--long` (the CPU GAN
+trained 3x longer, all 60,000 images, 10 rounds), and the CPU setting beats k-means. Both run the MM-GAN
+paper's Algorithm 2 followed by `refine` rounds of self-training (`analysis.self_train`, our addition;
+k-means relabelling by default); each result records Algorithm 2 alone ("mmgan") and every round
+("mmgan_selftrain"). `--reuse` reruns that part on a stored GAN (`--from-run RUN`: RUN's GAN, stored under
+a new `--tag`). `--start kmeans` is the control without a GAN: the same rounds started from k-means on the
+pixels (run <setting>-nogan, rounds in "kmeans_selftrain").
+(2) the depth-4 HMoG's gating correlation matrix has more positive mass in its 2x2 and 4x4 diagonal blocks
+than MoG's.
+
+The settings are `mixgan.presets.CLUSTER / TREE / SIGMA`: the CPU ones by default, `--full` the paper-scale
+ones, `--quick` a dry run (tiny settings, seconds), and for `cluster` `--long`. `--steps` and, for
+`cluster`, `--c`, `--clf-epochs`, `--round-epochs`, `--refine`, `--relabel`, `--n-cluster` … override them,
+and `--tag` names a variant (run cpu-<tag>). Every run stores, under keys such as "cluster/mnist/<run>",
+its result (settings, command, wall time, numbers), its figures and checkpoints, each with a manifest
+entry, in --out (default results/).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,47 +38,18 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 from mixgan import analysis as A  # noqa: E402
-from mixgan import data, metrics, models, plots, train  # noqa: E402
+from mixgan import data, metrics, models, plots, presets, results, train  # noqa: E402
 
-OUT = ROOT / "results" / "analysis"
-# MM-GAN for clustering: the paper's d = 100, σ = 0.15, b_D = 64, b_G = 128, lr 2e-4, but c = 0.3 (the paper: 0.1),
-# and on the GPU 12k steps with the lr decaying over the last half. With μ_k ~ U[-c, c]^100 two means are
-# about 8.2·c apart and the noise has std √σ = 0.39 along that line, so c = 0.1 gives a gap of ~2 std (the Gaussians overlap) and c = 0.3 one of ~6.
-# In 1,000-2,000 CPU steps, c = 0.1 draws every class from every Gaussian (judge purity 0.31),
-# c = 0.3 mostly one class per Gaussian (0.84), and c ≥ 0.5 one fixed image per Gaussian
-# (within-Gaussian pixel spread about 0.05 vs 0.29 for a real class). Numbers: BENCHMARKS.md.
-# refine: rounds of `A.self_train` after Algorithm 2 (our addition; both results are recorded). relabel:
-# "kmeans" re-cuts the clusters each round by k-means on the classifier's features (the default since session 8:
-# 10,000 images, CPU GANs of seeds 0/1/2, 0.87/0.89/0.88 against 0.81/0.63/0.71 for "argmax"; 60,000 images,
-# the seed-0 GPU GAN, 0.958 with 2 epochs against 0.960 for argmax with 5); `--relabel argmax` keeps the
-# classifier's own clusters. The full setting's GPU runs of session 5 used argmax and 5 epochs (BENCHMARKS.md).
-CLUSTER = dict(quick=dict(base=4, c=0.3, sigma=0.15, steps=2, M=20, clf_epochs=1, n_cluster=300, refine=1,
-                          relabel="kmeans"),
-               cpu=dict(base=16, c=0.3, sigma=0.15, steps=2000, M=1000, clf_epochs=2, n_cluster=10_000, refine=5,
-                        relabel="kmeans"),
-               # --long: the CPU GAN trained 3x longer, all 60,000 images and 10 rounds (25-30 min on one core)
-               long=dict(base=16, c=0.3, sigma=0.15, steps=6000, lr_decay=0.5, M=1000, clf_epochs=2,
-                         n_cluster=60_000, refine=10, relabel="kmeans"),
-               full=dict(base=64, c=0.3, sigma=0.15, steps=12_000, lr_decay=0.5, M=5000, clf_epochs=2,
-                         n_cluster=60_000, refine=5, relabel="kmeans"))
-# HMoG / MoG: the paper trains with WGAN-GP (5 critic steps, lr 1e-4), far too slow to learn digits on
-# a shared CPU; the CPU run uses the non-saturating loss (1 D step, lr 2e-4, BatchNorm D) instead.
-TREE = dict(quick=dict(base=2, steps=2, batch_size=16, n=200, loss="nonsaturating", lr=2e-4),
-            cpu=dict(base=16, steps=600, batch_size=64, n=10_000, loss="nonsaturating", lr=2e-4),
-            full=dict(base=64, steps=50_000, batch_size=128, n=10_000, loss="wgan_gp", lr=1e-4))
-SIGMA = dict(quick=dict(n=20, seeds=2, n_train_feats=200),
-             cpu=dict(n=500, seeds=3, n_train_feats=10_000), full=dict(n=2000, seeds=5, n_train_feats=60_000))
+OUT = None                    # the results folder (None: results/); set by --out
+RUN = dict(command="", machine=None)   # the command line and machine every stored entry records
+CLUSTER, TREE, SIGMA = presets.CLUSTER, presets.TREE, presets.SIGMA
 
 
-def dump(name, obj):
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(obj, indent=1) + "\n")
-    print(f"wrote {OUT / name}.json")
-
-
-def save_fig(fig, name):
-    fig.savefig(OUT / name, dpi=110, bbox_inches="tight")
-    print(f"wrote {OUT / name}")
+def store(key, obj, what, kind=None):
+    """Store one result through `mixgan.results` (file + manifest entry) and say where it went."""
+    f = results.save(key, obj, what=what, command=RUN["command"], kind=kind, machine=RUN["machine"], root=OUT)
+    print(f"wrote {f} ({key})")
+    return f
 
 
 def mnist():
@@ -94,23 +62,24 @@ def cluster(s, a):
     Gaussian draws (`component_classes`): a diagnostic only, Algorithm 2 never sees labels."""
     x, y = data.load_tensors(a.data, train=True, size=32)
     # Algorithm 2 line 7's classifier: strong augmentation (rotation, zoom, shift, stroke width), recorded
-    # in the settings; results written before session 4 have no such key and used ±2 px shifts.
+    # in the settings; results without the key used ±2 px shifts.
     s.setdefault("clf_augment", "strong")
     if a.start == "kmeans":
         return nogan(s, a, x[:s["n_cluster"]], y[:s["n_cluster"]])
-    name = a.run if a.data == "mnist" else f"{a.data}_{a.run}"
     gan_run = a.from_run or a.run
-    ck = OUT / f"mmgan_{a.data}_{gan_run}.pt"
+    key = f"cluster/{a.data}/{a.run}"
     t0 = time.perf_counter()
     if a.reuse:                                     # steps 2-8 again on the stored GAN (no training)
-        if not ck.exists():
-            raise SystemExit(f"--reuse: {ck} missing")
-        model = models.load(ck)
-        old = json.loads((OUT / f"cluster_{a.data}_{gan_run}.json").read_text())
+        gan_key = f"cluster/{a.data}/{gan_run}"
+        if not results.has(gan_key + "/gan", OUT):
+            raise SystemExit(f"--reuse: no stored GAN {gan_key + '/gan'!r} in {OUT or results.ROOT}")
+        model = results.load(gan_key + "/gan", OUT)
+        old = (results.load(gan_key, OUT) if results.has(gan_key, OUT)          # a GAN stored without its result:
+               else dict(settings=presets.setting(CLUSTER, a.setting)))            # the preset's settings
         t_train = old.get("train_seconds")                      # of the run that trained it
         s = {**old["settings"], **{k: v for k, v in s.items() if k not in old["settings"] or k in a.overrides}}
     else:
-        gan_kw = {k: s[k] for k in ("base", "c", "sigma", "g_batch_size", "pack") if k in s}
+        gan_kw = {k: s[k] for k in ("base", "c", "var", "g_batch_size", "pack") if k in s}
         model = models.build("mmgan_static", (1, 32, 32), K=10, seed=a.seed, **gan_kw)
         train.fit(model, x, steps=s["steps"], seed=a.seed, device=a.device, progress=a.progress,
                   lr_decay=s.get("lr_decay"))
@@ -130,13 +99,14 @@ def cluster(s, a):
     judge, which = A.scoring_classifier(a.data, x[:2000], y[:2000])
     comps = dict(A.component_classes(model, judge, M=200), judge=which)
     if not a.reuse:
-        model.save(ck)
+        store(key + "/gan", model, f"the unsupervised MM-GAN (K = 10) of clustering run {a.run} on {a.data}")
     if not a.from_run:                              # (else it is the figure of the run named there)
-        save_fig(plots.image_rows(A.component_samples(model, 10)[0].view(10, 10, 1, 32, 32),
-                                  labels=[f"k={k}: {c}" for k, c in enumerate(comps["classes"])],
-                                  title=f"MM-GAN on {a.data}: 10 samples per Gaussian "
-                                        "(label: the judge's majority class)"),
-                 f"cluster_components_{name}.png")
+        store(key + "/components",
+              plots.image_rows(A.component_samples(model, 10)[0].view(10, 10, 1, 32, 32),
+                               labels=[f"k={k}: {c}" for k, c in enumerate(comps["classes"])],
+                               title=f"MM-GAN on {a.data}: 10 samples per Gaussian "
+                                     "(label: the judge's majority class)"),
+              f"10 samples per Gaussian of clustering run {a.run}'s MM-GAN on {a.data}")
     res = dict(setting=a.setting, run=a.run, settings=s, seed=a.seed, dataset=a.data, n_clustered=len(xc),
                mmgan=gan, mmgan_selftrain=refined, kmeans=km, components=comps, train_seconds=t_train,
                kmeans_seconds=round(t_km, 1), paper=[r for r in A.PAPER_CLUSTERING if r["dataset"] == a.data],
@@ -193,16 +163,18 @@ def tree(s, a):
         model.cpu()
         c = A.gating_correlation(model, s["n"], seed=1)
         corrs[name] = c
-        np.save(OUT / f"corr_{name.lower()}_{a.run}.npy", c)
+        store(f"tree/mnist/{a.run}/corr-{name.lower()}", c, f"{name}'s K x K gating correlation matrix (tree run {a.run})")
         mass = A.block_mass_table({"trained": c, "untrained": untrained}, kinds=("positive", "abs"))
         res["models"][name] = dict(train_seconds=round(time.perf_counter() - t0, 1), block_mass=mass,
                                    leaf_usage=A.leaf_probs(model, s["n"], seed=1).mean(0).tolist())
         summary = A.tree_summary(model, n=s["n"], top=5, seed=2)
         if name == "HMoG":                                        # notebook 05's leaf explorer reads it
-            A.save_summary(summary, OUT / f"tree_hmog_{a.run}.pt")
-        save_fig(plots.tree_figure(summary, title=f"{name} on MNIST, {s['steps']} steps, {s['loss']} loss"),
-                 f"tree_{name.lower()}_{a.run}.png")
-    save_fig(plots.correlation_heatmaps(corrs), f"corr_{a.run}.png")
+            store(f"tree/mnist/{a.run}/summary", summary, f"HMoG tree summary (tree run {a.run})", kind="tree_summary")
+        store(f"tree/mnist/{a.run}/{name.lower()}",
+              plots.tree_figure(summary, title=f"{name} on MNIST, {s['steps']} steps, {s['loss']} loss"),
+              f"{name}'s tree figure: node responses and top samples per leaf (tree run {a.run})")
+    store(f"tree/mnist/{a.run}/corr", plots.correlation_heatmaps(corrs),
+          f"gating correlations of MoG and HMoG (tree run {a.run})")
     ratio = {(n, r["model"], r["block"], r["kind"]): r for n in corrs for r in res["models"][n]["block_mass"]}
     cols = [(n, when) for n in ("HMoG", "MoG") for when in ("untrained", "trained")]
     print(f"block mass, {s['steps']} steps " + "".join(f"{n + ' ' + when:>16s}" for n, when in cols) + "  chance")
@@ -216,14 +188,15 @@ def tree(s, a):
 def sigma(s, a):
     """σ trade-off on MNIST: the MM-GAN of `cluster` against a GAN trained the same way."""
     x, y = mnist()
-    ck = OUT / f"mmgan_mnist_{a.run}.pt"
-    if not ck.exists():
-        raise SystemExit(f"{ck} missing: run `analysis_targets.py cluster` first")
-    mm = models.load(ck)
-    st = json.loads((OUT / f"cluster_mnist_{a.run}.json").read_text())["settings"]
+    ck = f"cluster/mnist/{a.run}/gan"
+    if not results.has(ck, OUT):
+        raise SystemExit(f"no stored GAN {ck!r} in {OUT or results.ROOT}: run `analysis_targets.py cluster` first")
+    mm = results.load(ck, OUT)
+    steps = (results.load(f"cluster/mnist/{a.run}", OUT)["settings"]["steps"] if results.has(f"cluster/mnist/{a.run}", OUT)
+             else CLUSTER[a.setting]["steps"])
     t0 = time.perf_counter()
-    gan = models.build("gan", (1, 32, 32), base=st["base"], seed=a.seed)
-    train.fit(gan, x, steps=st["steps"], seed=a.seed, device=a.device, progress=a.progress)
+    gan = models.build("gan", (1, 32, 32), base=mm.cfg.base, seed=a.seed)
+    train.fit(gan, x, steps=steps, seed=a.seed, device=a.device, progress=a.progress)
     t_train = time.perf_counter() - t0
     clf = (metrics.train_domain_classifier(x[:500], y[:500], epochs=1, progress=False) if a.quick
            else metrics.DomainClassifier.pretrained("mnist"))
@@ -231,37 +204,52 @@ def sigma(s, a):
     score = A.image_scorer(clf, feats)
     rows = []
     for seed in range(s["seeds"]):
-        rows += [dict(r, run=seed) for r in A.sigma_tradeoff({"MM-GAN": mm, "GAN": gan}, score, n=s["n"], seed=seed)]
+        rows += [dict(r, run=seed) for r in A.scale_tradeoff({"MM-GAN": mm, "GAN": gan}, score, n=s["n"], seed=seed)]
     trunc = {name: A.truncation_scores(m, score, n=s["n"]) for name, m in (("MM-GAN", mm), ("GAN", gan))}
-    save_fig(plots.sigma_tradeoff_plot(rows, title=f"MNIST, error bars: SEM over {s['seeds']} sampling seeds"),
-             f"sigma_mnist_{a.run}.png")
-    return dict(setting=a.setting, settings=s, models=dict(mmgan=str(ck.name), gan_steps=st["steps"]),
+    store(f"sigma/mnist/{a.run}/figure",
+          plots.scale_tradeoff_plot(rows, title=f"MNIST, error bars: SEM over {s['seeds']} sampling seeds"),
+          f"quality and diversity against the prior's scale, MM-GAN vs GAN (run {a.run})")
+    return dict(setting=a.setting, settings=s, models=dict(mmgan=ck, gan_steps=steps),
                 gan_train_seconds=round(t_train, 1), extractor=clf.name, rows=rows, truncation=trunc)
 
 
 def show(_s, _a):
-    """Print the stored results and check the targets."""
-    for f in sorted(OUT.glob("*.json")):
-        r = json.loads(f.read_text())
-        print(f"\n{f.name}: {r.get('command', '')}  ({r.get('wall_seconds', '?')} s)")
-        if "mmgan" in r and isinstance(r["mmgan"], dict) and "acc" in r["mmgan"]:
-            k = r["kmeans"]
-            st = r.get("mmgan_selftrain") or []
-            for label, m in [("MM-GAN", r["mmgan"])] + [(f"+ {len(st)} self-training rounds", x) for x in st[-1:]]:
-                print(f"  {label}: ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | k-means ACC {k['acc']:.4f} "
-                      f"NMI {k['nmi']:.4f} | beats k-means (ACC, NMI): {m['acc'] > k['acc']}, {m['nmi'] > k['nmi']}"
-                      f" | ACC ≥ 0.95: {m['acc'] >= 0.95}")
-        if r.get("start") == "kmeans":                             # the control without a GAN
-            k, st = r["kmeans"], r.get("kmeans_selftrain") or []
-            for m in st[-1:]:
-                print(f"  no GAN: k-means + {len(st)} self-training rounds: ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | "
-                      f"k-means ACC {k['acc']:.4f} NMI {k['nmi']:.4f}")
-        if "models" in r and "HMoG" in r.get("models", {}):
-            bm = {n: {(x["model"], x["block"], x.get("kind", "positive")): x["ratio"] for x in v["block_mass"]}
-                  for n, v in r["models"].items()}
-            for key in sorted(bm["HMoG"]):
-                h, m = bm["HMoG"][key], bm["MoG"][key]
-                print(f"  {key[0]:7s} {key[1]}x{key[1]} {key[2]:8s}: HMoG {h:.3f} vs MoG {m:.3f} -> HMoG more: {h > m}")
+    """Print the stored results (every json entry of the manifest, and each row of the "cluster/runs"
+    table) and check the targets."""
+    stored = {}
+    for key in results.keys(root=OUT):
+        if results.entry(key, OUT)["kind"] != "json" or key.startswith("toy_modes"):
+            continue
+        r = results.load(key, OUT)
+        if key == "cluster/runs":                                  # {dataset: {run: result}}
+            stored.update({f"cluster/{d}/{run}": x for d, runs in r.items() for run, x in runs.items()})
+        elif isinstance(r, dict):
+            stored[key] = r
+    for key, r in stored.items():
+        show_one(key, r)
+
+
+def show_one(key, r):
+    """Print one stored result and whether it meets its target."""
+    print(f"\n{key}: {r.get('command', '')}  ({r.get('wall_seconds', '?')} s)")
+    if "mmgan" in r and isinstance(r["mmgan"], dict) and "acc" in r["mmgan"]:
+        k = r["kmeans"]
+        st = r.get("mmgan_selftrain") or []
+        for label, m in [("MM-GAN", r["mmgan"])] + [(f"+ {len(st)} self-training rounds", x) for x in st[-1:]]:
+            print(f"  {label}: ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | k-means ACC {k['acc']:.4f} "
+                  f"NMI {k['nmi']:.4f} | beats k-means (ACC, NMI): {m['acc'] > k['acc']}, {m['nmi'] > k['nmi']}"
+                  f" | ACC ≥ 0.95: {m['acc'] >= 0.95}")
+    if r.get("start") == "kmeans":                             # the control without a GAN
+        k, st = r["kmeans"], r.get("kmeans_selftrain") or []
+        for m in st[-1:]:
+            print(f"  no GAN: k-means + {len(st)} self-training rounds: ACC {m['acc']:.4f} NMI {m['nmi']:.4f} | "
+                  f"k-means ACC {k['acc']:.4f} NMI {k['nmi']:.4f}")
+    if "models" in r and "HMoG" in r.get("models", {}):
+        bm = {n: {(x["model"], x["block"], x.get("kind", "positive")): x["ratio"] for x in v["block_mass"]}
+              for n, v in r["models"].items()}
+        for key in sorted(bm["HMoG"]):
+            h, m = bm["HMoG"][key], bm["MoG"][key]
+            print(f"  {key[0]:7s} {key[1]}x{key[1]} {key[2]:8s}: HMoG {h:.3f} vs MoG {m:.3f} -> HMoG more: {h > m}")
 
 
 def number(v):
@@ -277,7 +265,7 @@ def main(argv=None):
     size.add_argument("--full", action="store_true", help="paper-scale settings (meant for a GPU)")
     size.add_argument("--quick", action="store_true", help="dry run with tiny settings (checks the pipeline)")
     size.add_argument("--long", action="store_true", help="cluster: the CPU GAN 3x longer, all 60k images, 10 rounds")
-    ap.add_argument("--out", default=str(OUT), help="where results go (default results/analysis)")
+    ap.add_argument("--out", default=None, help="the results folder (default results/)")
     ap.add_argument("--steps", type=int, help="override the number of generator steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--c", type=float, help="cluster: override the GMM means' range c (μ_k ~ U[-c, c]^d)")
@@ -292,25 +280,25 @@ def main(argv=None):
     ap.add_argument("--relabel", choices=["argmax", "kmeans"],
                     help="cluster: how each self-training round labels the real images (A.self_train)")
     ap.add_argument("--reuse", action="store_true",
-                    help="cluster: rerun Algorithm 2 (+ self-training) on the stored mmgan_<data>_<run>.pt, no training")
+                    help="cluster: rerun Algorithm 2 (+ self-training) on the run's stored GAN, no training")
     ap.add_argument("--from-run", help="cluster --reuse: the stored run whose GAN (and settings) to use; the "
                     "results are written under this run's own name (default: the same run)")
     ap.add_argument("--start", default="gan", choices=["gan", "kmeans"],
                     help="cluster: start self-training from Algorithm 2 (gan) or, as a control without a GAN, "
                     "from k-means on the pixels (kmeans; the run is named <setting>-nogan[-tag])")
     ap.add_argument("--data", default="mnist", choices=["mnist", "fashionmnist"], help="cluster: the data set")
-    ap.add_argument("--tag", default="", help="suffix for the output names, e.g. cpu-c0.5")
+    ap.add_argument("--tag", default="", help="suffix of the run's name, e.g. c0.5 -> run cpu-c0.5")
     ap.add_argument("--device", default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (the machine is shared)")
     ap.add_argument("--progress", action="store_true")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    OUT = Path(a.out)
+    OUT = Path(a.out) if a.out else None
     a.setting = "full" if a.full else "quick" if a.quick else "long" if a.long else "cpu"
     if a.long and a.what != "cluster":
         ap.error("--long is a cluster setting")
-    table = dict(cluster=CLUSTER, tree=TREE, sigma=SIGMA).get(a.what, {})
-    s = dict(table.get(a.setting, {}))
+    table = dict(cluster=CLUSTER, tree=TREE, sigma=SIGMA).get(a.what)
+    s = presets.setting(table, a.setting) if table else {}
     nogan = a.what == "cluster" and a.start == "kmeans"
     if nogan and (a.reuse or a.from_run):
         ap.error("--start kmeans trains no GAN: --reuse / --from-run do not apply")
@@ -323,16 +311,19 @@ def main(argv=None):
                                          round_epochs=a.round_epochs, n_cluster=a.n_cluster).items()
                    if v is not None}
     s.update(a.overrides)
-    OUT.mkdir(parents=True, exist_ok=True)
+    RUN["command"] = "python benchmarks/analysis_targets.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    RUN["machine"] = results.describe_machine(train.pick_device(a.device))
     t0, c0 = time.perf_counter(), time.process_time()
     res = globals()[a.what](s, a)
     if res is not None:
-        res["command"] = "python benchmarks/analysis_targets.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        res["command"] = RUN["command"]
         res["wall_seconds"] = round(time.perf_counter() - t0, 1)
         res["cpu_seconds"] = round(time.process_time() - c0, 1)
         res["device"] = str(train.pick_device(a.device))
         res["torch_threads"] = a.threads
-        dump(f"{a.what}_{a.data if a.what == 'cluster' else 'mnist'}_{a.run}", res)
+        data_name = a.data if a.what == "cluster" else "mnist"
+        store(f"{a.what}/{data_name}/{a.run}", res, f"{a.what} run {a.run} on {data_name}: settings, command, "
+              "wall time and numbers")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """HMoG paper Fig. 9 on MNIST-32: FID and 5-NN vs parameter count for K ∈ {4, 8, 16, 32}.
 
     python benchmarks/fig9.py --quick                       # seconds: a dry run of the pipeline
-    python benchmarks/fig9.py --steps 300 --base 16 --seeds 0 --out results/fig9_cpu.csv
-    python benchmarks/fig9.py --steps 20000 --base 64 --seeds 0,1,2,3,4 --out results/fig9_gpu.csv   # paper-like, GPU
+    python benchmarks/fig9.py --steps 300 --base 16 --seeds 0 --key fig9/cpu
+    python benchmarks/fig9.py --steps 20000 --base 64 --seeds 0,1,2,3,4 --key fig9/gpu   # paper-like, GPU
+
+The rows are stored as a CSV through `mixgan.results` under the key (results/fig9_cpu.csv, with
+its entry in results/MANIFEST.json); `mixgan.results.load("fig9/cpu")` reads them back.
 
 Features: the Inception network when its weights are on disk, else the MNIST domain classifier
 (the CSV records which, and the sample counts).
@@ -16,7 +19,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import mixgan  # noqa: E402
-from mixgan.sweep import fig9_sweep, save_rows  # noqa: E402
+from mixgan import results  # noqa: E402
+from mixgan.sweep import fig9_sweep  # noqa: E402
 
 
 def main(argv=None):
@@ -29,7 +33,8 @@ def main(argv=None):
     ap.add_argument("--n-train", type=int, default=20_000)
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--data", default="mnist")
-    ap.add_argument("--out", default="results/fig9_cpu.csv")
+    ap.add_argument("--key", default="fig9/cpu", help="the results key the rows are stored under")
+    ap.add_argument("--root", default=None, help="the results folder (default results/)")
     ap.add_argument("--quick", action="store_true", help="2 models, K=4, 3 steps, 200 samples")
     a = ap.parse_args(argv)
     if a.quick:
@@ -42,9 +47,10 @@ def main(argv=None):
                       seeds=[int(s) for s in a.seeds.split(",")], n_eval=a.n_eval, base=a.base)
     print(f"total {time.time() - t0:.0f} s on {torch.get_num_threads()} threads")
     if not a.quick:
-        os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-        save_rows(rows, a.out)
-        print("wrote", a.out)
+        cmd = "python benchmarks/fig9.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        f = results.save(a.key, rows, kind="csv", root=a.root, command=cmd,
+                         what=f"HMoG paper Fig. 9 sweep: FID and 5-NN per model, K and seed ({ext.name} features)")
+        print("wrote", f)
     return rows
 
 

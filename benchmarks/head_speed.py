@@ -10,7 +10,7 @@ of a deep HMoG.
        forward  (B × K(d+1)) @ (K(d+1) × |h|),   backward  dP = G Wᵀ,  dW = Pᵀ G.
    Both are timed in the same run, interleaved (`--reps` pairs; medians); the head's rate is
    reported as a fraction of the GEMM rate (the same FLOP count, 3 · 2 B K(d+1) |h|, over
-   each one's time).  Target (issue #3): >= 60 %.
+   each one's time).  Target: >= 60 %.
 2. Memory.  HMoG of depth 8 (K = 256 leaves, |h| = 4096 at base 64) trains at batch 128
    (5 critic steps + 1 generator step, Adam with amsgrad) in a child process whose peak RSS
    is read (benchmarks/step_time.py's `measure`).  Target: < 4 GB.

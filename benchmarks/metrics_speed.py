@@ -1,4 +1,4 @@
-"""Speed and memory of the heavy metrics on CPU (issue #5).
+"""Speed and memory of the heavy metrics on CPU.
 
     python benchmarks/metrics_speed.py            # full: 10k vs 10k features of 2048-d
     python benchmarks/metrics_speed.py --fid-only # only the FID timing

@@ -14,7 +14,7 @@ the memory of one model never hides another's.  Timing: the median of the per-it
 wall times after `--warmup` iterations; the models are run `--rounds` times in turn and
 the smallest of a model's round medians is compared (the round least disturbed by other
 jobs on a shared machine), so the ratios come from one run of this script.
-Targets (issue #3): HMoG depth 5 <= 1.15 x FC, depth 8 <= 2 x FC, depth 8 peak RSS < 4 GB.
+Targets: HMoG depth 5 <= 1.15 x FC, depth 8 <= 2 x FC, depth 8 peak RSS < 4 GB.
 """
 import argparse
 import json

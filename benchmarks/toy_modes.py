@@ -1,37 +1,35 @@
-"""Toy mode coverage (issue #3): modes, high-quality %, KL and NLL per model, toy and seed.
+"""Toy mode coverage: modes, high-quality %, KL and NLL per model, toy and seed.
 
     python benchmarks/toy_modes.py                       # the BENCHMARKS.md run (long, CPU)
     python benchmarks/toy_modes.py --toys hmog5 --models hmog,fc --seeds 0
     python benchmarks/toy_modes.py --steps grid25=6000   # per-toy step counts
-    python benchmarks/toy_modes.py --toys grid25 --sharp --steps grid25=30000 \
-        --out results/toy_modes_grid25_long.json        # the run that meets the grid25 target
+    python benchmarks/toy_modes.py --toys grid25 --sharp --key toy_modes/grid25-sharp
+                                                         # the run that meets the grid25 target
     python benchmarks/toy_modes.py --quick               # seconds: a dry run for the tests
 
 Each run trains one model with the toy defaults of ``models._toy_defaults`` on one thread
-(``toys.train_toy``).  --sharp adds the per-toy SHARP options, the same for every model:
-on grid25 a BatchNorm toy body (build(body_norm="batch")) and a learning rate that falls
-linearly to 0 over the second half of the steps (fit(lr_decay=0.5)).  It scores 2,500
+(``toys.train_toy``).  --sharp adds the recipe ``presets.TOY_RECIPES["sharp"]``, the same for
+every model: on grid25 30,000 steps, a BatchNorm toy body (build(body_norm="batch")) and a learning
+rate that falls linearly to 0 over the second half of the steps (fit(lr_decay=0.5)).  It scores 2,500
 samples with ``metrics.toy_scores`` (PacGAN / VEEGAN protocol: a sample is high quality
 within 3σ of a mode; a mode is covered when it has one).
-Rows are appended to --out (JSON) as they finish, so a long run can be watched and resumed
-(--resume skips rows already there).  The summary is mean ± std over seeds, and the
-target of issue #3 is checked: HMoG of depth 3 covers 5/5 modes of hmog5 and >= 24/25 of
-grid25 with >= 90 % high-quality samples, in every seed.
+Rows are stored through ``mixgan.results`` under --key (JSON, with its manifest entry) as they
+finish, so a long run can be watched and resumed (--resume skips rows already there).  The
+summary is mean ± std over seeds, and the target is checked: HMoG of depth 3 covers 5/5 modes
+of hmog5 and >= 24/25 of grid25 with >= 90 % high-quality samples, in every seed.
 """
 import argparse
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from mixgan import toys  # noqa: E402
+from mixgan import presets, results, toys  # noqa: E402
+from mixgan.analysis import summarize  # noqa: E402
 
-MODELS = ("fc", "mog", "hmog", "madgan", "mgan", "megan")
-STEPS = {"hmog5": 2000, "ring8": 3000, "grid25": 3000}
-# --sharp: per-toy options on top of the toy defaults, build() and fit() keywords.
-SHARP = {"grid25": dict(build=dict(body_norm="batch"), fit=dict(lr_decay=0.5))}
+MODELS, STEPS, SHARP = presets.TOY_MODELS, presets.TOY_STEPS, presets.TOY_RECIPES["sharp"]
+KEYS = ("modes", "high_quality", "kl", "nll")
 TARGET = {"hmog5": 5, "grid25": 24}          # min modes for HMoG, with HQ >= 0.9
 REFERENCE = {"ring8": "PacGAN4 7.8 / 95.9 %, VEEGAN 8 / 52.9 %",
              "grid25": "PacGAN4 24.8 / 93.6 %, VEEGAN 24.6 / 40 %"}
@@ -50,10 +48,11 @@ def parse_steps(spec, toys_):
 
 
 def run(models, toys_, seeds, steps, out=None, resume=False, log=print, settings=None):
-    """Train and score every (toy, model, seed); returns the list of row dicts."""
+    """Train and score every (toy, model, seed); returns the list of row dicts.
+    out: None or dict(key, root, command) of the results entry the rows are stored under."""
     rows = []
-    if resume and out and os.path.exists(out):
-        rows = json.load(open(out))["rows"]
+    if resume and out and results.has(out["key"], out["root"]):
+        rows = results.load(out["key"], out["root"])["rows"]
     done = {(r["toy"], r["model"], r["seed"]) for r in rows}
     for toy in toys_:
         for name in models:
@@ -65,7 +64,8 @@ def run(models, toys_, seeds, steps, out=None, resume=False, log=print, settings
                 model, h = toys.train_toy(name, toy, steps[toy], seed=seed, fit_kw=opt.get("fit"),
                                           **opt.get("build", {}))
                 s = toys.score(model, h["spec"], n=2500, seed=1000 + seed)
-                row = dict(model=name, toy=toy, seed=seed, steps=steps[toy], settings=opt,
+                row = dict(model=name, toy=toy, seed=seed, steps=steps[toy],
+                           settings={k: v for k, v in opt.items() if k != "steps"},
                            wall_s=h["time_s"], cpu_s=time.process_time() - t, **s)
                 rows.append(row)
                 log(f"{toy:7s} {name:14s} seed {seed}: {s['modes']:2d} modes, "
@@ -77,10 +77,9 @@ def run(models, toys_, seeds, steps, out=None, resume=False, log=print, settings
 
 
 def save(rows, out):
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out + ".tmp", "w") as f:
-        json.dump({"rows": rows, "summary": toys.summarize(rows)}, f, indent=1)
-    os.replace(out + ".tmp", out)
+    results.save(out["key"], {"rows": rows, "summary": summarize(rows, KEYS, by=("model", "toy"))},
+                 kind="json", root=out["root"], command=out["command"],
+                 what="toy mode coverage per model, toy and seed (rows) and mean ± std over seeds (summary)")
 
 
 def table(rows):
@@ -90,7 +89,7 @@ def table(rows):
     cpu = {}
     for r in rows:
         cpu.setdefault((r["model"], r["toy"]), []).append((r["cpu_s"], r["steps"]))
-    for s in toys.summarize(rows):
+    for s in summarize(rows, KEYS, by=("model", "toy")):
         c = cpu[(s["model"], s["toy"])]
         lines.append(
             f"| {s['toy']} | {s['model']} | {c[0][1]} | {s['n']} | {s['modes_mean']:.1f} ± {s['modes_std']:.1f} | "
@@ -120,7 +119,8 @@ def main(argv=None):
     ap.add_argument("--toys", default="hmog5,grid25")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", default=None, help="N or toy=N,... (default %s)" % STEPS)
-    ap.add_argument("--out", "--json", default="results/toy_modes.json")
+    ap.add_argument("--key", default="toy_modes/defaults", help="the results key the rows are stored under")
+    ap.add_argument("--root", default=None, help="the results folder (default results/)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--sharp", action="store_true",
                     help="add the per-toy options %s to the toy defaults" % SHARP)
@@ -132,8 +132,13 @@ def main(argv=None):
     if a.quick:
         models, toys_, seeds, steps = ["hmog", "fc"], ["hmog5"], [0], {"hmog5": 5}
     settings = {t: SHARP[t] for t in toys_ if t in SHARP} if a.sharp else {}
+    for t, opt in settings.items():
+        if "steps" in opt and not a.steps:
+            steps[t] = opt["steps"]
     print(f"models {models}, toys {toys_}, seeds {seeds}, steps {steps}, settings {settings}", flush=True)
-    rows = run(models, toys_, seeds, steps, a.out, a.resume, log=lambda s: print(s, flush=True),
+    out = dict(key=a.key, root=a.root,
+               command="python benchmarks/toy_modes.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    rows = run(models, toys_, seeds, steps, out, a.resume, log=lambda s: print(s, flush=True),
                settings=settings)
     print()
     print(table(rows))
@@ -142,8 +147,7 @@ def main(argv=None):
             print(f"published ({t}, modes / HQ): {ref}")
     for line in check_target(rows):
         print(line)
-    if a.out:
-        print(f"rows written to {a.out}")
+    print(f"rows stored as {a.key!r} in {results.path(a.key, root=a.root)}")
     return rows
 
 

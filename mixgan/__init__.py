@@ -6,6 +6,6 @@
     history = mixgan.train.fit(model, x, steps=2000, seed=0)
     mixgan.metrics.toy_scores(model.sample(2500), spec)
 """
-from . import data, losses, metrics, models, nets, plots, train
+from . import analysis, data, losses, metrics, models, nets, plots, presets, results, train
 
 __version__ = "0.1.0"

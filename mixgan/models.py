@@ -63,7 +63,7 @@ class Config:
     depth: int = 3                 # SoftTree depth (K = arity ** depth)
     arity: int = 2
     c: float = 0.1                 # GMM means ~ U[-c, c]^d
-    sigma: float = 0.15            # GMM covariance σ I
+    var: float = 0.15              # GMM covariance Σ_k = var · I (a variance)
     learn: str = "none"            # GMM: "none" (static) | "diag" | "full" (dynamic)
     n_classes: int = 10            # N for supervised MM-GAN / AC-GAN
     mapping: list = None           # f: [K] -> [N], default k mod N; must reach every class
@@ -171,7 +171,7 @@ class GAN(nn.Module):
         self.cfg = cfg
         c = cfg
         if c.prior == "gmm":
-            self.prior = priors.GaussianMixture(c.K, c.z_dim, c.c, c.sigma, c.learn, seed=c.seed)
+            self.prior = priors.GaussianMixture(c.K, c.z_dim, c.c, c.var, c.learn, seed=c.seed)
         else:
             self.prior = priors.Normal(c.z_dim)
         toy = len(c.data_shape) == 1
@@ -378,6 +378,8 @@ def build(name, data_shape, seed=0, **kw):
     Any Config field may be overridden, e.g. build("hmog", (2,), depth=4, prior="gmm")."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+    if "sigma" in kw:
+        raise TypeError("build(): `sigma=` was renamed `var=` (the variance of the GMM prior's Σ_k = var · I)")
     known = {f.name for f in fields(Config)}
     bad = set(kw) - known
     if bad:
@@ -394,6 +396,8 @@ def build(name, data_shape, seed=0, **kw):
 def from_config(config):
     """Rebuild an (untrained) model from a config dict."""
     cfg = dict(config)
+    if "sigma" in cfg:                                   # configs saved before `sigma` became `var`
+        cfg["var"] = cfg.pop("sigma")
     return build(cfg.pop("name"), cfg.pop("data_shape"), **cfg)
 
 

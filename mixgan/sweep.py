@@ -4,15 +4,13 @@
     mixgan.plots.fig9_plot(rows)
 
 Each row: model, K, params (without the shared body), fid, knn_real, knn_fake, seed,
-extractor, n_real, n_fake, steps.  Saved / read as CSV under results/ by benchmarks/fig9.py.
+extractor, n_real, n_fake, steps.  benchmarks/fig9.py stores them through `mixgan.results`.
 """
-import csv
 import math
 import time
 
 from . import models as M
-from .metrics import frechet_distance, knn_two_sample
-from .metrics.features import extractor_name
+from .metrics import fid_report, knn_two_sample
 from .train import fit
 
 
@@ -39,31 +37,11 @@ def fig9_sweep(names, Ks, x, steps, extractor, real_eval, seeds=(0,), n_eval=100
                 fit(model, x, steps=steps, seed=seed, progress=progress)
                 ff = extractor.features(model.sample(n_eval))
                 acc_r, acc_f = knn_two_sample(fr, ff, k=5)
+                fid = fid_report(fr, ff, extractor, features=True)
                 rows.append({"model": name, "K": K, "params": model.num_params(), "seed": seed,
-                             "fid": frechet_distance(fr, ff), "knn_real": acc_r, "knn_fake": acc_f,
-                             "extractor": extractor_name(extractor), "n_real": len(fr),
-                             "n_fake": len(ff), "steps": steps, "seconds": round(time.time() - t0, 1)})
+                             "fid": fid["fid"], "knn_real": acc_r, "knn_fake": acc_f,
+                             "extractor": fid["extractor"], "n_real": fid["n_real"],
+                             "n_fake": fid["n_fake"], "steps": steps, "seconds": round(time.time() - t0, 1)})
                 log(f"{name:7s} K={K:<3d} seed={seed} params={rows[-1]['params']:>9,d} "
                     f"FID={rows[-1]['fid']:8.2f} 5-NN={acc_r:.3f}/{acc_f:.3f} ({rows[-1]['seconds']} s)")
     return rows
-
-
-def save_rows(rows, path):
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-
-
-def load_rows(path):
-    """Rows of a CSV written by save_rows, numbers converted back."""
-    def num(v):
-        try:
-            return int(v)
-        except ValueError:
-            try:
-                return float(v)
-            except ValueError:
-                return v
-    with open(path) as f:
-        return [{k: num(v) for k, v in r.items()} for r in csv.DictReader(f)]

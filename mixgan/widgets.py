@@ -2,15 +2,14 @@
 (run those headless; nothing is ever asserted through a widget):
 
     leaf_explorer(summary)      slider over leaves   -> plots.leaf_samples_figure(summary, leaf)
-    sigma_explorer(model)       slider over σ        -> analysis.sample_grid_at(model, σ) as a grid
+    scale_explorer(model)       slider over scale s  -> analysis.sample_grid_at(model, s) as a grid
     cluster_explorer(x, pred)   dropdown of clusters -> plots.image_rows of that cluster's images
 
     display(leaf_explorer(s))   # in JupyterLab
 
 Headless runs (MIXGAN_HEADLESS=1, set by `mixgan.notebook.run` and the test session) get the
 control's first position as a static figure and no widget: a kernel that sends widget messages
-can leave papermill waiting for a reply it already had until the cell timeout (jupyter/nbclient#312;
-seen here twice, the last time 900 s in notebook 07's dropdown cell).
+can leave papermill waiting, until the cell timeout, for a reply it already had (jupyter/nbclient#312).
 """
 import os
 
@@ -18,6 +17,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import analysis, plots
+from .analysis.latents import renamed
 
 
 def _show(fig):
@@ -41,10 +41,11 @@ def _explorer(show, name, first, control):
     return w.interactive(show, **{name: control(w)})
 
 
-def sigma_grid_figure(model, sigma, n=64, seed=0, nrow=8):
-    """The σ explorer's figure: `analysis.sample_grid_at(model, σ)` (same noise for every σ)."""
-    x = analysis.sample_grid_at(model, sigma, n=n, seed=seed)
-    return plots.image_panels({f"σ = {sigma:.1f}": x}, nrow=nrow)
+@renamed(sigma="scale")
+def scale_grid_figure(model, scale, n=64, seed=0, nrow=8):
+    """The scale explorer's figure: `analysis.sample_grid_at(model, scale)` (the same noise for every scale)."""
+    x = analysis.sample_grid_at(model, scale, n=n, seed=seed)
+    return plots.image_panels({f"scale s = {scale:.1f}": x}, nrow=nrow)
 
 
 def cluster_figure(x, pred, cluster, m=16):
@@ -60,10 +61,11 @@ def leaf_explorer(summary):
                      lambda w: w.IntSlider(0, 0, K - 1, description="leaf"))
 
 
-def sigma_explorer(model, n=64, seed=0, sigmas=analysis.SIGMAS):
-    """A σ slider that re-samples the same noise at covariance scale σ (seed 003 Fig. 4.4)."""
-    return _explorer(lambda sigma: _show(sigma_grid_figure(model, sigma, n, seed)), "sigma", 1.0,
-                     lambda w: w.SelectionSlider(options=list(sigmas), value=1.0, description="σ"))
+@renamed(sigmas="scales")
+def scale_explorer(model, n=64, seed=0, scales=analysis.SCALES):
+    """A slider over the prior's covariance scale s that re-samples the same noise (MM-GAN paper Fig. 4.4)."""
+    return _explorer(lambda scale: _show(scale_grid_figure(model, scale, n, seed)), "scale", 1.0,
+                     lambda w: w.SelectionSlider(options=list(scales), value=1.0, description="scale s"))
 
 
 def cluster_explorer(x, pred, m=16):
@@ -71,3 +73,12 @@ def cluster_explorer(x, pred, m=16):
     ids = sorted(int(c) for c in set(torch.as_tensor(pred).tolist()))
     return _explorer(lambda cluster: _show(cluster_figure(x, pred, cluster, m)), "cluster", ids[0],
                      lambda w: w.Dropdown(options=ids, description="cluster"))
+
+
+_RENAMED = {"sigma_explorer": "scale_explorer", "sigma_grid_figure": "scale_grid_figure"}
+
+
+def __getattr__(name):
+    if name in _RENAMED:
+        raise AttributeError(f"mixgan.widgets.{name} was renamed mixgan.widgets.{_RENAMED[name]}")
+    raise AttributeError(f"module 'mixgan.widgets' has no attribute {name!r}")

@@ -1,6 +1,5 @@
-"""mixgan.analysis: tree responses, gating correlations, block mass, σ sampling, truncation,
-GAN-based clustering (seed 003 Algorithm 2) and the k-means baseline."""
-import json
+"""mixgan.analysis: tree responses, gating correlations, block mass, sampling at a scale of the prior,
+truncation, GAN-based clustering (the MM-GAN paper's Algorithm 2) and the k-means baseline."""
 import math
 import types
 import numpy as np
@@ -107,19 +106,20 @@ def test_tree_gates_are_block_structured_at_init():
         assert A.block_mass_ratio(ch, b) > A.block_chance(16, b)
 
 
-# ----------------------------------------------------------------------------- σ sampling and truncation
+# ----------------------------------------------------------------------------- scale of the prior, truncation
 
 
-def test_sigma_scales_the_prior_covariance():
+def test_scale_multiplies_the_prior_covariance():
     gan = models.build("gan", (2,), z_dim=3, hidden=8)
-    z, _ = A.sample_latents(gan, 40_000, sigma=2.0, seed=0)
+    z, _ = A.sample_latents(gan, 40_000, scale=2.0, seed=0)
     np.testing.assert_allclose(np.cov(z.numpy().T), 2.0 * np.eye(3), atol=0.06)
-    z1, _ = A.sample_latents(gan, 100, sigma=1.0, seed=5)
-    z2, _ = A.sample_latents(gan, 100, sigma=0.5, seed=5)
-    torch.testing.assert_close(z2, z1 * math.sqrt(0.5))                  # same ε, scaled by √σ
-    mm = models.build("mmgan_static", (2,), z_dim=3, K=4, sigma=0.15, hidden=8)
+    z1, _ = A.sample_latents(gan, 100, scale=1.0, seed=5)
+    z2, _ = A.sample_latents(gan, 100, scale=0.5, seed=5)
+    torch.testing.assert_close(z2, z1 * math.sqrt(0.5))                  # same ε, multiplied by √scale
+    mm = models.build("mmgan_static", (2,), z_dim=3, K=4, var=0.15, hidden=8)
+    assert mm.prior.var == 0.15
     for s in (0.5, 2.0):
-        z, k = A.sample_latents(mm, 40_000, sigma=s, seed=0)
+        z, k = A.sample_latents(mm, 40_000, scale=s, seed=0)
         resid = (z - mm.prior.mu[k]).numpy()
         np.testing.assert_allclose(np.cov(resid.T), s * 0.15 * np.eye(3), atol=0.01)
 
@@ -159,16 +159,40 @@ def test_toy_quality_diversity():
     assert wide["quality"] < scores["quality"] and wide["d_intra"] > 2.5
 
 
-def test_sigma_tradeoff_table_and_summary():
+def test_old_sigma_keywords_and_names_raise_naming_the_new_ones():
+    """The prior's post-training multiplier is `scale`, the GMM's variance `var`, a toy's std `std`."""
+    mm = models.build("mmgan_static", (2,), K=4, hidden=8)
+    for call in (lambda: A.sample_latents(mm, 10, sigma=2.0), lambda: A.sample_at(mm, 10, sigma=2.0),
+                 lambda: A.sample_grid_at(mm, sigma=2.0)):
+        with pytest.raises(TypeError, match="`sigma=` was renamed `scale=`"):
+            call()
+    with pytest.raises(TypeError, match="`sigmas=` was renamed `scales=`"):
+        A.scale_tradeoff({"mm": mm}, A.toy_scorer(data.toy_spec("grid3x3")), sigmas=(1.0,))
+    with pytest.raises(TypeError, match="`sigma=` was renamed `var=`"):
+        models.build("mmgan_static", (2,), sigma=0.2)
+    from mixgan.nets.priors import GaussianMixture
+    with pytest.raises(TypeError, match="`sigma=` was renamed `var=`"):
+        GaussianMixture(2, 3, sigma=0.2)
+    for old, new in (("sigma_tradeoff", "scale_tradeoff"), ("SIGMAS", "SCALES"), ("summarise", "summarize"),
+                     ("load_result", "results.load")):
+        with pytest.raises(AttributeError, match=new):
+            getattr(A, old)
+    # a checkpoint whose config still says "sigma" loads with var
+    cfg = mm.config_dict()
+    cfg["sigma"] = cfg.pop("var")
+    assert models.from_config(cfg).prior.var == cfg["sigma"]
+
+
+def test_scale_tradeoff_table_and_summary():
     x, _, spec = data.toy("grid3x3", 100, seed=0)
     ms = [models.build("mmgan_static", (2,), K=9, hidden=8, seed=s) for s in (0, 1)]
-    rows = A.sigma_tradeoff({"mm": ms}, A.toy_scorer(spec), sigmas=(0.5, 2.0), n=200)
+    rows = A.scale_tradeoff({"mm": ms}, A.toy_scorer(spec), scales=(0.5, 2.0), n=200)
     assert len(rows) == 4 and {r["run"] for r in rows} == {0, 1}
-    assert set(rows[0]) >= {"model", "run", "sigma", "quality", "diversity"}
-    s = A.summarise(rows)
+    assert set(rows[0]) >= {"model", "run", "scale", "quality", "diversity"}
+    s = A.summarize(rows)
     assert len(s) == 2 and all(r["n"] == 2 for r in s)
-    r05 = [r for r in rows if r["sigma"] == 0.5]
-    assert s[0]["quality"] == pytest.approx(np.mean([r["quality"] for r in r05]))
+    r05 = [r for r in rows if r["scale"] == 0.5]
+    assert s[0]["quality_mean"] == pytest.approx(np.mean([r["quality"] for r in r05]))
     assert s[0]["quality_sem"] == pytest.approx(np.std([r["quality"] for r in r05], ddof=1) / math.sqrt(2))
 
 
@@ -261,43 +285,28 @@ def test_gan_cluster_needs_a_gmm_prior():
         A.gan_cluster(models.build("gan", (2,), hidden=8), torch.zeros(4, 2), M=2)
 
 
-def test_result_file_prefers_full_then_tagged_full_then_cpu(tmp_path):
-    assert A.result_file(tmp_path, "tree_mnist", ".json") == (None, None)
-    for name in ("tree_mnist_cpu.json", "tree_mnist_full-s3000.json", "tree_mnist_full-s900.json"):
-        (tmp_path / name).write_text('{"ok": 1}')
-    s, f = A.result_file(tmp_path, "tree_mnist", ".json")
-    assert s == "full-s3000" and f.name == "tree_mnist_full-s3000.json"     # name order among the tags
-    assert A.load_result(tmp_path, "tree_mnist", settings=("cpu",)) == ("cpu", {"ok": 1})
-    (tmp_path / "tree_mnist_full.json").write_text("{}")
-    assert A.result_file(tmp_path, "tree_mnist", ".json")[0] == "full"
-
-
-def test_cluster_runs_lists_algorithm_2_kmeans_and_the_last_self_training_round(tmp_path):
-    run = dict(run="cpu", setting="cpu", seed=0, device="cpu", mmgan=dict(acc=0.5, nmi=0.4),
+def test_cluster_runs_lists_algorithm_2_kmeans_and_the_last_self_training_round():
+    run = dict(run="cpu", setting="cpu", seed=0, device="cpu", mmgan=dict(acc=0.5, nmi=0.4), n_clustered=1000,
                kmeans=dict(acc=0.53, nmi=0.48), settings=dict(base=16, c=0.3, steps=2000, lr_decay=0.5))
-    (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
     old = dict(run, run="cpu-c1", settings=dict(base=16, c=1.0, steps=1000, clf_augment="shift"))
-    (tmp_path / "cluster_mnist_cpu-c1.json").write_text(json.dumps(old))
     run["mmgan_selftrain"] = [dict(acc=0.6, nmi=0.5), dict(acc=0.7, nmi=0.6)]
-    (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
-    rows = A.cluster_runs(tmp_path, "mnist")                            # file-name order: cpu-c1, then cpu
+    rows = A.cluster_runs({"cpu-c1": old, "cpu": run})                  # in the order given
     assert [r["method"] for r in rows] == ["MM-GAN", "k-means", "MM-GAN", "k-means",
                                            "MM-GAN + 2 self-training rounds (argmax)"]
     assert rows[4]["acc"] == 0.7 and "lr decay" in rows[2]["source"] and "seed 0" in rows[2]["source"]
-    assert "c=1.0" in rows[0]["source"] and A.cluster_runs(tmp_path, "fashionmnist") == []
+    assert "c=1.0" in rows[0]["source"] and rows[0]["source"].startswith("cpu-c1 ") and A.cluster_runs({}) == []
+    assert "1000 images" in rows[2]["source"]
     run["settings"]["relabel"] = "kmeans"
-    (tmp_path / "cluster_mnist_cpu.json").write_text(json.dumps(run))
-    assert A.cluster_runs(tmp_path, "mnist")[4]["method"].endswith("(k-means on features)")
+    assert A.cluster_runs({"cpu": run})[2]["method"].endswith("(k-means on features)")
 
 
-def test_cluster_runs_and_curve_of_a_control_run_without_a_gan(tmp_path):
+def test_cluster_runs_and_curve_of_a_control_run_without_a_gan():
     """`cluster --start kmeans` stores no "mmgan": its rows are k-means and its last round; its curve
     starts at k-means."""
     nogan = dict(run="cpu-nogan", setting="cpu", seed=1, device="cpu", start="kmeans", n_clustered=10_000,
                  kmeans=dict(acc=0.53, nmi=0.48), kmeans_selftrain=[dict(acc=0.6, nmi=0.55), dict(acc=0.68, nmi=0.6)],
                  settings=dict(n_cluster=10_000, clf_epochs=2, clf_augment="strong", refine=2, relabel="argmax"))
-    (tmp_path / "cluster_mnist_cpu-nogan.json").write_text(json.dumps(nogan))
-    rows = A.cluster_runs(tmp_path, "mnist")
+    rows = A.cluster_runs({"cpu-nogan": nogan})
     assert [r["method"] for r in rows] == ["k-means", "k-means + 2 self-training rounds (argmax)"]
     assert rows[1]["acc"] == 0.68 and "no GAN" in rows[1]["source"] and "seed 1" in rows[1]["source"]
     assert [s["acc"] for s in A.selftrain_curve(nogan)] == [0.53, 0.6, 0.68]

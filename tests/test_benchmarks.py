@@ -46,6 +46,12 @@ def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((tmp_path / "cluster_mnist_quick.json").read_text())
+    from mixgan import results                      # stored through mixgan.results, each file with its entry
+    assert results.load("cluster/mnist/quick", tmp_path) == res and results.unlisted(tmp_path) == []
+    assert set(results.keys("cluster/mnist/quick", tmp_path)) == {
+        "cluster/mnist/quick", "cluster/mnist/quick/gan", "cluster/mnist/quick/components"}
+    assert results.entry("cluster/mnist/quick/gan", tmp_path)["command"] == " ".join(
+        ["python", "benchmarks/analysis_targets.py"] + cmd[2:])
     assert res["settings"]["refine"] == 1 and len(res["mmgan_selftrain"]) == 1 and res["n_clustered"] == 300
     assert 0 <= res["mmgan"]["acc"] <= 1 and 0 <= res["kmeans"]["nmi"] <= 1 and res["train_seconds"] > 0
     assert "Algorithm 2" in r.stdout and "self-training round 1" in r.stdout
@@ -69,12 +75,16 @@ def test_analysis_targets_cluster_quick_and_reuse(tmp_path):
     assert ctl["kmeans"] == res["kmeans"] and "steps" not in ctl["settings"]        # same k-means; no GAN settings
     r = subprocess.run(cmd + ["--start", "kmeans", "--reuse"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and "trains no GAN" in r.stderr
+    r = subprocess.run([sys.executable, "benchmarks/analysis_targets.py", "show", "--out", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "cluster/mnist/quick-am:" in r.stdout and "no GAN: k-means + 1" in r.stdout
 
 
 def test_analysis_targets_settings_are_exclusive():
     """`--long` (the CPU GAN 3x longer on all 60k images) is a cluster setting and excludes `--full` / `--quick`."""
     import benchmarks.analysis_targets as T
-    assert T.CLUSTER["long"]["n_cluster"] == 60_000 and T.CLUSTER["long"]["refine"] == 10
+    from mixgan import presets
+    assert T.CLUSTER is presets.CLUSTER and T.CLUSTER["long"]["n_cluster"] == 60_000 and T.CLUSTER["long"]["refine"] == 10
     for argv, msg in ((["tree", "--long"], "--long is a cluster setting"),
                       (["cluster", "--long", "--quick"], "not allowed with")):
         r = subprocess.run([sys.executable, "benchmarks/analysis_targets.py", *argv], cwd=ROOT, capture_output=True,

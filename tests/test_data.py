@@ -44,17 +44,17 @@ def test_toy(name):
     assert (counts > 0).all()
     for k in range(M):
         xk = x[labels == k]
-        assert torch.allclose(xk.mean(0), spec.means[k], atol=5 * spec.sigma / math.sqrt(len(xk)) + 1e-4)
-        assert abs(xk.std(0).mean().item() - spec.sigma) < 0.15 * spec.sigma
+        assert torch.allclose(xk.mean(0), spec.means[k], atol=5 * spec.std / math.sqrt(len(xk)) + 1e-4)
+        assert abs(xk.std(0).mean().item() - spec.std) < 0.15 * spec.std
     # log_prob: finite, matches torch.distributions, highest at the modes
     lp = spec.log_prob(x)
     assert lp.shape == (20_000,) and torch.isfinite(lp).all()
     ref = torch.distributions.MixtureSameFamily(
         torch.distributions.Categorical(probs=spec.weights),
-        torch.distributions.Independent(torch.distributions.Normal(spec.means, spec.sigma), 1))
+        torch.distributions.Independent(torch.distributions.Normal(spec.means, spec.std), 1))
     assert torch.allclose(lp[:100], ref.log_prob(x[:100]), atol=1e-3)
     at_modes = spec.log_prob(spec.means)
-    off_modes = spec.log_prob(spec.means + torch.tensor([1.5 * spec.sigma, 0.0]))
+    off_modes = spec.log_prob(spec.means + torch.tensor([1.5 * spec.std, 0.0]))
     assert (at_modes > off_modes).all()
     assert (at_modes > spec.log_prob(torch.tensor([[10.0, 10.0]]))).all()
 
@@ -62,15 +62,15 @@ def test_toy(name):
 def test_toy_specs():
     _, labels, spec = D.toy("grid3x3")
     assert len(labels) == 5000 and spec.means.shape == (9, 2)
-    assert spec.sigma == pytest.approx(math.sqrt(0.1))
+    assert spec.std == pytest.approx(math.sqrt(0.1))
     assert {tuple(m) for m in spec.means.tolist()} == {(a, b) for a in (-1.0, 0.0, 1.0) for b in (-1.0, 0.0, 1.0)}
     _, _, spec = D.toy("hmog5", n=10)
     assert spec.means.shape == (5, 2) and torch.allclose(spec.means[0], torch.tensor([0.0, 2.0]), atol=1e-6)
     assert torch.allclose(spec.means.norm(dim=1), torch.full((5,), 2.0))
     _, _, spec = D.toy("ring8", n=10)
-    assert spec.sigma == 0.01 and torch.allclose(spec.means.norm(dim=1), torch.ones(8))
+    assert spec.std == 0.01 and torch.allclose(spec.means.norm(dim=1), torch.ones(8))
     _, _, spec = D.toy("grid25", n=10)
-    assert spec.sigma == 0.05 and spec.means.shape == (25, 2) and spec.means.abs().max() == 4
+    assert spec.std == 0.05 and spec.means.shape == (25, 2) and spec.means.abs().max() == 4
     assert [len(D.toy(n)[0]) for n in ("hmog5", "ring8", "grid25")] == [10_000, 100_000, 100_000]
 
 

@@ -106,7 +106,7 @@ def test_normal_prior_scale_multiplies_covariance():
 @pytest.mark.parametrize("learn", ["none", "diag", "full"])
 def test_gmm_prior(learn):
     torch.manual_seed(0)
-    p = GaussianMixture(K=4, d=3, c=1.0, sigma=0.2, learn=learn, seed=1)
+    p = GaussianMixture(K=4, d=3, c=1.0, var=0.2, learn=learn, seed=1)
     assert (p.mu.abs() <= 1.0).all()
     z, k = p.sample(40_000, scale=0.5)
     for j in range(4):
@@ -144,8 +144,8 @@ def test_truncation_keeps_most_likely():
     (lambda: MultiHead(2, 2, K=0), "K"),
     (lambda: GatedHead(2, 2, K=0), "K"),
     (lambda: GaussianMixture(K=0, d=2), "K"),
-    (lambda: GaussianMixture(K=2, d=2, sigma=0), "sigma"),
-    (lambda: GaussianMixture(K=2, d=2, sigma=-1), "sigma"),
+    (lambda: GaussianMixture(K=2, d=2, var=0), "var"),
+    (lambda: GaussianMixture(K=2, d=2, var=-1), "var"),
     (lambda: Normal(2).sample(3, scale=0), "scale"),
 ])
 def test_bad_input(make, msg):

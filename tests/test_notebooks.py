@@ -37,3 +37,16 @@ def test_notebook_runs(nb, tmp_path):
     except pm.PapermillExecutionError as e:
         pytest.fail(f"{nb.name}: cell {e.exec_count} raised {e.ename}: {e.evalue}", pytrace=False)
     assert out.exists()
+
+
+@pytest.mark.parametrize("nb", NBS, ids=[p.stem for p in NBS])
+def test_notebook_reads_stored_results_by_key(nb):
+    """Stored results are read through mixgan.results by key, never by a path or a file-name pattern
+    under results/; a notebook names no stored file that is missing."""
+    from mixgan import results
+    code = "".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+    assert "../results" not in code and ".glob(" not in code, nb.name
+    stored = {e["file"] for e in results.manifest().values()}
+    text = nb.read_text()
+    for name in ("fig9_cpu.csv", "toy_modes_hmog3000.json", "results/analysis"):
+        assert name not in text or name in stored, f"{nb.name} names {name}, which is not stored"

@@ -28,3 +28,35 @@ def test_makefile_pins_torch_like_environment():
 def test_ci_calls_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci and "make test" in (ROOT / "README.md").read_text()
+
+
+def _imports(path):
+    """The mixgan modules a file imports (absolute names), top level and inside functions."""
+    import ast
+    pkg = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = pkg.rsplit(".", node.level - 1)[0] if node.level > 1 else pkg
+            mod = (base + "." + node.module if node.module else base) if node.level else node.module or ""
+            out |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return {m for m in out if m.startswith("mixgan")}
+
+
+def test_modules_are_small_and_imports_flow_one_way():
+    """No module over 400 lines; plots, widgets and analysis never import training or the toy trainers;
+    only mixgan.results (and the benchmarks) know results/."""
+    files = sorted((ROOT / "mixgan").rglob("*.py"))
+    for f in files:
+        assert len(f.read_text().splitlines()) <= 400, f
+    below_train = [f for f in files if f.parent.name in ("plots", "analysis", "metrics", "nets", "data")
+                   or f.name in ("widgets.py", "results.py", "presets.py")]
+    for f in below_train:
+        bad = {m for m in _imports(f) if m.startswith(("mixgan.train", "mixgan.toys", "mixgan.sweep"))}
+        assert not bad, (f, bad)
+    for f in files:
+        if f.name != "results.py" and f != ROOT / "mixgan" / "__init__.py":      # the package face hands it on
+            assert "mixgan.results" not in _imports(f), f
+            assert '"results"' not in f.read_text() or f.name == "features.py", f   # shipped weights only

@@ -55,10 +55,10 @@ def test_correlation_heatmaps_titles_carry_block_mass():
     assert "2×2: 1.00" in titles[1]
 
 
-def test_sigma_tradeoff_plot_has_error_bars():
-    rows = [dict(model=m, run=r, sigma=s, quality=1 - s / 3 + 0.01 * r, diversity=s / 3)
+def test_scale_tradeoff_plot_has_error_bars():
+    rows = [dict(model=m, run=r, scale=s, quality=1 - s / 3 + 0.01 * r, diversity=s / 3)
             for m in ("gan", "mmgan") for r in range(3) for s in (0.5, 1.0, 2.0)]
-    fig = plots.sigma_tradeoff_plot(rows)
+    fig = plots.scale_tradeoff_plot(rows)
     assert len(fig.axes) == 2
     assert len(fig.axes[0].containers) == 2                       # one errorbar container per model
     x, y = (np.asarray(v, dtype=float) for v in fig.axes[0].lines[0].get_data())
@@ -91,7 +91,7 @@ def test_image_rows_and_panels():
 
 def test_explorer_functions_run_headless():
     mm = models.build("mmgan_static", (1, 28, 28), K=3, base=2)
-    assert isinstance(widgets.sigma_grid_figure(mm, 1.5, n=8), Figure)
+    assert isinstance(widgets.scale_grid_figure(mm, 1.5, n=8), Figure)
     pred = np.array([0, 1, 1, 2])
     fig = widgets.cluster_figure(torch.zeros(4, 1, 8, 8), pred, 1)
     assert len(_images(fig)) == 2
@@ -106,3 +106,15 @@ def test_explorers_are_widgets_unless_headless(monkeypatch):
     assert isinstance(w, ipywidgets.interactive) and w.children[0].options == (1, 2)
     monkeypatch.setenv("MIXGAN_HEADLESS", "1")
     assert widgets.headless() and widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred) is None
+
+
+def test_old_sigma_names_point_to_the_scale_ones():
+    """The prior's post-training multiplier is `scale` in plots and widgets too."""
+    for module, old, new in ((plots, "sigma_tradeoff_plot", "scale_tradeoff_plot"),
+                             (widgets, "sigma_explorer", "scale_explorer"),
+                             (widgets, "sigma_grid_figure", "scale_grid_figure")):
+        with pytest.raises(AttributeError, match=new):
+            getattr(module, old)
+    mm = models.build("mmgan_static", (1, 28, 28), K=3, base=2)
+    with pytest.raises(TypeError, match="`sigma=` was renamed `scale=`"):
+        widgets.scale_grid_figure(mm, sigma=1.5, n=8)

@@ -95,10 +95,36 @@ def test_train_toy_logs_scores_and_restores_threads():
     assert sup.cfg.n_classes == 9 and sup.mapping.tolist() == [k % 9 for k in range(18)]
 
 
-def test_summarize_mean_std():
+def test_summarize_mean_std_sem():
+    """One summary for toy seeds and scale runs: mean, std (ddof 0) and SEM (ddof 1 / √n) per group."""
+    from mixgan.analysis import summarize
     rows = [{"model": "a", "toy": "t", "modes": m, "high_quality": 1.0, "kl": 0.0, "nll": 1.0} for m in (4, 6)]
-    (s,) = toys.summarize(rows)
+    (s,) = summarize(rows, ("modes", "kl"), by=("model", "toy"))
     assert s["n"] == 2 and s["modes_mean"] == 5.0 and s["modes_std"] == 1.0
+    assert s["modes_sem"] == pytest.approx(2 ** 0.5 / 2 ** 0.5) and s["kl_sem"] == 0.0
+    assert not hasattr(toys, "summarize")
+
+
+def test_toys_no_longer_imported_by_plots():
+    """The plotting layer sits below training: plots.toy takes z_grid / regions from analysis.regions."""
+    import ast
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "mixgan"
+    for f in list((root / "plots").glob("*.py")) + [root / "widgets.py"] + list((root / "analysis").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                mod = (node.module or "")
+                assert "toys" not in mod and not mod.endswith("train") and ".train." not in mod, (f.name, mod)
+
+
+def test_toyspec_sample_is_the_one_sampler():
+    """data.toy, the plots' real points and the toy scores all draw through ToySpec.sample."""
+    x, labels, spec = data.toy("grid3x3", 500, seed=3)
+    x2, labels2 = spec.sample(500, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(x, x2) and torch.equal(labels, labels2)
+    assert spec.std == pytest.approx(0.1 ** 0.5)
+    with pytest.raises(AttributeError, match="renamed ToySpec.std"):
+        spec.sigma
 
 
 def test_component_modes_counts_where_each_gaussian_lands():
@@ -117,12 +143,15 @@ def test_benchmark_quick_dry_run(tmp_path):
     spec = importlib.util.spec_from_file_location("toy_modes", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = tmp_path / "toy_modes.json"
-    rows = bench.main(["--quick", "--out", str(out)])
+    from mixgan import results
+    rows = bench.main(["--quick", "--root", str(tmp_path)])
     assert [(r["model"], r["toy"], r["steps"]) for r in rows] == [("hmog", "hmog5", 5), ("fc", "hmog5", 5)]
-    assert out.exists() and "summary" in out.read_text()
+    stored = results.load("toy_modes/defaults", root=tmp_path)
+    assert stored["rows"] == rows and stored["summary"][0]["modes_std"] == 0.0
+    assert results.entry("toy_modes/defaults", root=tmp_path)["command"].endswith("--quick --root " + str(tmp_path))
     assert bench.parse_steps("grid25=7", ["hmog5", "grid25"]) == {"hmog5": 2000, "grid25": 7}
     assert "MISSED" in bench.check_target(rows)[0]
     # --sharp options reach build() and fit(): a BatchNorm body, the lr falling to 0 at the end
     sharp = bench.run(["hmog"], ["grid25"], [0], {"grid25": 4}, settings=bench.SHARP)
     assert sharp[0]["settings"] == {"build": {"body_norm": "batch"}, "fit": {"lr_decay": 0.5}}
+    assert bench.SHARP["grid25"]["steps"] == 30_000

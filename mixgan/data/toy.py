@@ -1,8 +1,8 @@
 """2-D toy mixtures of isotropic Gaussians.
 
-Every toy is p(x) = sum_k w_k N(x; mu_k, sigma^2 I) in R^2:
+Every toy is p(x) = sum_k w_k N(x; mu_k, std^2 I) in R^2:
 
-    name      modes  means                               sigma      default n  source
+    name      modes  means                               std        default n  source
     hmog5       5    pentagon, radius 2, first at (0, 2)  0.1         10,000   HMoG paper toy (*)
     grid3x3     9    {-1, 0, 1}^2                         sqrt(0.1)    5,000   MM-GAN (seed 003 sec. 4.1), Sigma = 0.1 I
     ring8       8    unit circle, first at (1, 0)         0.01       100,000   PacGAN / VEEGAN ring
@@ -29,25 +29,34 @@ from torch import Tensor
 
 @dataclass(frozen=True, eq=False)
 class ToySpec:
-    """The true mixture: means [M, 2], isotropic std `sigma`, weights [M] (sum 1)."""
+    """The true mixture: means [M, 2], isotropic standard deviation `std`, weights [M] (sum 1)."""
 
     name: str
     means: Tensor
-    sigma: float
+    std: float
     weights: Tensor
+
+    @property
+    def sigma(self):
+        raise AttributeError("ToySpec.sigma was renamed ToySpec.std (the standard deviation of every mode)")
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """labels ~ Cat(w), x = mu[labels] + std * eps, eps ~ N(0, I) -> (x [n, 2], labels [n] long)."""
+        labels = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        return self.means[labels] + self.std * torch.randn(n, self.means.shape[1], generator=generator), labels
 
     @property
     def num_modes(self) -> int:
         return self.means.shape[0]
 
     def log_prob(self, x: Tensor) -> Tensor:
-        """log p(x) = logsumexp_k [log w_k - |x - mu_k|^2 / (2 sigma^2) - log(2 pi sigma^2)]; x [n, 2] -> [n]."""
+        """log p(x) = logsumexp_k [log w_k - |x - mu_k|^2 / (2 std^2) - log(2 pi std^2)]; x [n, 2] -> [n]."""
         mu = self.means.to(x.device, x.dtype)
         logw = self.weights.to(x.device, x.dtype).log()
         d = x.shape[-1]
         sq = (x[:, None, :] - mu[None]).pow(2).sum(-1)                     # [n, M], exact (no |x|^2 - 2x.mu trick)
-        log_norm = -0.5 * d * math.log(2 * math.pi * self.sigma ** 2)
-        return torch.logsumexp(logw - sq / (2 * self.sigma ** 2) + log_norm, dim=-1)
+        log_norm = -0.5 * d * math.log(2 * math.pi * self.std ** 2)
+        return torch.logsumexp(logw - sq / (2 * self.std ** 2) + log_norm, dim=-1)
 
 
 def _circle(m: int, radius: float, start: float) -> Tensor:
@@ -60,7 +69,7 @@ def _grid(values: list[float]) -> Tensor:
     return torch.cartesian_prod(v, v)                                      # row-major over (x, y)
 
 
-# name -> (means, sigma, default n)
+# name -> (means, std, default n)
 _TOYS = {
     "hmog5": (lambda: _circle(5, 2.0, math.pi / 2), 0.1, 10_000),
     "grid3x3": (lambda: _grid([-1.0, 0.0, 1.0]), math.sqrt(0.1), 5_000),
@@ -78,14 +87,14 @@ def toy_spec(name: str) -> ToySpec:
     """The ToySpec of a named toy (no sampling)."""
     if name not in _TOYS:
         raise ValueError(f"unknown toy {name!r}; valid names: {', '.join(_TOYS)}")
-    means_fn, sigma, _ = _TOYS[name]
+    means_fn, std, _ = _TOYS[name]
     means = means_fn()
     weights = torch.full((means.shape[0],), 1.0 / means.shape[0])
-    return ToySpec(name=name, means=means, sigma=float(sigma), weights=weights)
+    return ToySpec(name=name, means=means, std=float(std), weights=weights)
 
 
 def toy(name: str, n: int | None = None, seed: int = 0) -> tuple[Tensor, Tensor, ToySpec]:
-    """Sample n points of a toy: labels ~ Cat(w), x = mu[labels] + sigma * eps, eps ~ N(0, I).
+    """Sample n points of a toy: labels ~ Cat(w), x = mu[labels] + std * eps, eps ~ N(0, I) (`ToySpec.sample`).
 
     Returns x FloatTensor [n, 2], labels LongTensor [n] (mode index), spec.
     Seeded with a local torch.Generator: the global RNG is never touched.
@@ -101,6 +110,5 @@ def toy(name: str, n: int | None = None, seed: int = 0) -> tuple[Tensor, Tensor,
         raise ValueError(f"n must be a positive integer, got {n!r}")
     n = n_int
     g = torch.Generator().manual_seed(int(seed))
-    labels = torch.multinomial(spec.weights, n, replacement=True, generator=g)
-    x = spec.means[labels] + spec.sigma * torch.randn(n, 2, generator=g)
+    x, labels = spec.sample(n, generator=g)
     return x, labels, spec

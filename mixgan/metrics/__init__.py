@@ -13,10 +13,11 @@ Feature extractors: `get_extractor("auto" | "inception" | "domain", dataset)`,
 `DomainClassifier.pretrained(name)`, `InceptionFeatures(weights=None)`; `fid_report` names
 the extractor and sample counts of every FID it reports.
 """
-from .features import (DomainClassifier, InceptionFeatures, accuracy, get_extractor, fid_report,
-                       inception_weights, train_domain_classifier)
+from .features import (DomainClassifier, InceptionFeatures, accuracy, get_extractor, inception_weights,
+                       train_domain_classifier)
 from .fid import frechet_distance, frechet_from_stats, gaussian_stats
 from .knn import knn_search, knn_self, knn_two_sample
+from .report import evaluate, fid_report
 from .scores import (calibrate_alpha, cluster_acc, combined_score, diversity_score, inception_score,
                      inter_diversity, intra_diversity, mean_ms_ssim, nmi, precision_recall,
                      quality_diversity, quality_score)
@@ -30,5 +31,5 @@ __all__ = [
     "mean_ms_ssim", "combined_score", "quality_diversity",
     "cluster_acc", "nmi", "toy_scores",
     "DomainClassifier", "InceptionFeatures", "get_extractor", "fid_report", "inception_weights",
-    "train_domain_classifier", "accuracy",
+    "train_domain_classifier", "accuracy", "evaluate",
 ]

@@ -73,9 +73,8 @@ def gaussian_stats(f, name: str = "features") -> tuple[np.ndarray, np.ndarray]:
     μ is a float64 sum. F is centred and multiplied in the input's precision (numpy's `Xᵀ @ X`
     on one buffer is a BLAS syrk, half the flops of a matmul); the tiny mean δ left in the
     centred data by rounding μ is taken out exactly: Σ = (XcᵀXc − n δδᵀ) / (n − 1). For float32
-    features the relative error on Σ is ~2e-7, the precision of the features themselves
-    (measured on 10k vs 10k × 2048: FID 127.578376 either way, a difference of 6e-7), at half
-    the cost of float64. Float64 features get a float64 product.
+    features the relative error on Σ is of the order of float32's precision (~1e-7), that of the
+    features themselves, at half the cost of float64. Float64 features get a float64 product.
 
     Finiteness is checked on μ rather than on every value: a NaN or ±inf anywhere in a column
     makes that column's float64 sum non-finite (a float64 sum of float32 values cannot overflow).
@@ -105,8 +104,7 @@ def trace_sqrt_product(s1, s2) -> float:
     Lᵀ Σ1 L is LAPACK's sygst with itype 2 (the reduction of the generalised problem
     Σ1 Σ2 x = λx), which uses the symmetry of Σ1: cheaper than two triangular products.
     Σ1 is symmetric, so its transpose is handed to LAPACK as the column-major array it wants
-    (no transposing copy). The eigenvalues come from `torch.linalg.eigvalsh` (measured faster than
-    scipy's `eigh` here, see BENCHMARKS.md).
+    (no transposing copy). The eigenvalues come from `torch.linalg.eigvalsh`.
     """
     s1 = np.asarray(s1, dtype=np.float64)
     s2 = np.asarray(s2, dtype=np.float64)
@@ -160,7 +158,7 @@ def frechet_distance(f1, f2, eps: float = 1e-6) -> float:
     With Inception pool3 features this is the FID (Heusel et al. 2017). Uses the exact
     nuclear-norm route when n1·n2 ≤ d² (e.g. n ≤ d: finite and real without ε), otherwise
     Cholesky + eigvalsh (see the module docstring). Raises ValueError on bad input
-    (not 2-D, n < 2, NaN/inf, different d). 10k vs 10k × 2048: see BENCHMARKS.md.
+    (not 2-D, n < 2, NaN/inf, different d).
     """
     f1, f2 = check_pair(f1, f2, finite=False)          # finiteness: below, or on the means
     d = f1.shape[1]

@@ -1,15 +1,39 @@
-"""All of SPEC §5's image metrics for one generated set, in one dict (notebooks 04 and 08)."""
+"""Image metrics for one generated set, each tagged with the feature extractor it was computed in.
+
+    fid_report(real_x, fake_x, ext)                 # dict(fid, extractor, dim, n_real, n_fake)
+    fid_report(f_real, f_fake, ext, features=True)  # the same from features already extracted
+    evaluate(real_x, fake_x, ext)                   # FID, 5-NN, precision/recall, IS, q and d in one dict
+"""
 from .features import extractor_name
 from .fid import frechet_distance
 from .knn import knn_two_sample
 from .scores import inception_score, precision_recall, quality_diversity
 
 
+def fid_report(real, fake, extractor, features=False, batch_size=500):
+    """FID between two sets in `extractor`'s features, named by the extractor and the sample counts.
+
+        FID = ‖μ_r − μ_f‖² + tr(Σ_r + Σ_f − 2 (Σ_r Σ_f)^½)   of the features [n, D] of each set
+
+    real, fake: images [n, C, H, W] in [-1, 1] (run through ``extractor.features`` in batches of
+    `batch_size`), or with features=True the feature matrices [n_real, D], [n_fake, D] themselves.
+    Returns dict(fid, extractor, dim, n_real, n_fake): a FID means nothing without its extractor
+    (Inception pool3 vs a domain classifier) and its sample counts (FID is biased in n).
+    """
+    if features:
+        fr, ff = real, fake
+    else:
+        fr = extractor.features(real, batch_size=batch_size)
+        ff = extractor.features(fake, batch_size=batch_size)
+    return {"fid": float(frechet_distance(fr, ff)), "extractor": extractor_name(extractor),
+            "dim": int(fr.shape[1]), "n_real": len(fr), "n_fake": len(ff)}
+
+
 def evaluate(real, fake, extractor, train_feats=None, splits=10, max_pairs=2000):
     """Compare image sets real, fake [n, C, H, W] in [-1, 1] in `extractor`'s features.
 
     Returns dict(fid, knn_real, knn_fake, precision, recall, is_mean, is_std, q, d_intra,
-    d_inter, d, s, extractor, n_real, n_fake).  train_feats: extractor features of the
+    d_inter, d, s, extractor, dim, n_real, n_fake).  train_feats: extractor features of the
     training set for the quality score (defaults to the real set's features);
     max_pairs: random image pairs for the MS-SSIM of d_intra.
     """
@@ -18,7 +42,6 @@ def evaluate(real, fake, extractor, train_feats=None, splits=10, max_pairs=2000)
     prec, rec = precision_recall(fr, ff, k=3)
     is_mean, is_std = inception_score(extractor.probs(fake), splits=splits)
     qd = quality_diversity(fake, extractor, fr if train_feats is None else train_feats, max_pairs=max_pairs)
-    return {"fid": frechet_distance(fr, ff), "knn_real": acc_r, "knn_fake": acc_f,
+    return {**fid_report(fr, ff, extractor, features=True), "knn_real": acc_r, "knn_fake": acc_f,
             "precision": prec, "recall": rec, "is_mean": is_mean, "is_std": is_std,
-            **{k: qd[k] for k in ("q", "d_intra", "d_inter", "d", "s")},
-            "extractor": extractor_name(extractor), "n_real": len(fr), "n_fake": len(ff)}
+            **{k: qd[k] for k in ("q", "d_intra", "d_inter", "d", "s")}}

@@ -1,12 +1,12 @@
-"""Toy mode metrics (PacGAN / VEEGAN setup, SPEC §5) and the NLL of seed 003 Fig. 4.3."""
+"""Toy mode metrics (the PacGAN / VEEGAN protocol) and the NLL of the MM-GAN paper's Fig. 4.3."""
 import torch
 
 
 def toy_scores(samples, spec, threshold=3.0):
-    """Score 2-D samples [n, 2] against a toy's true mixture `spec` (means [M,2], sigma, weights).
+    """Score 2-D samples [n, 2] against a toy's true mixture `spec` (means [M,2], std, weights).
 
-    For each sample, r = min_m ‖x − μ_m‖ / σ (σ-scaled distance to the nearest mode):
-      high_quality = fraction of samples with r < threshold (3σ),
+    For each sample, r = min_m ‖x − μ_m‖ / std (distance to the nearest mode in standard deviations):
+      high_quality = fraction of samples with r < threshold (within 3 std),
       modes        = number of modes with at least one high-quality sample,
       kl           = reverse KL Σ_m p̂_m log(p̂_m / w_m) of the nearest-mode histogram p̂
                      of all samples to the true weights w,
@@ -21,7 +21,7 @@ def toy_scores(samples, spec, threshold=3.0):
     if not torch.isfinite(x).all():
         raise ValueError("samples contain NaN or inf")
     means, w = spec.means.float(), spec.weights.float()
-    dist, nearest = (torch.cdist(x, means) / spec.sigma).min(1)
+    dist, nearest = (torch.cdist(x, means) / spec.std).min(1)
     hq = dist < threshold
     M = len(means)
     covered = torch.bincount(nearest[hq], minlength=M) > 0

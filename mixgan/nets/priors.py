@@ -41,23 +41,25 @@ class Normal(nn.Module):
 class GaussianMixture(nn.Module):
     """Uniform mixture of K Gaussians (MM-GAN, seed 003 §2.1).
 
-    static  (learn="none"): μ_k ~ U[-c, c]^d fixed, Σ_k = σ I.
+    static  (learn="none"): μ_k ~ U[-c, c]^d fixed, Σ_k = var · I (`var` a variance: A_k = √var).
     dynamic (learn="diag" / "full"): μ_k and A_k learned, Σ_k = A_k A_kᵀ, sampled by
     reparameterisation z = μ_k + A_k ε so gradients reach μ and A (seed 003 §2.1.2).
     """
 
-    def __init__(self, K, d, c=0.1, sigma=0.15, learn="none", seed=None):
+    def __init__(self, K, d, c=0.1, var=0.15, learn="none", seed=None, *, sigma=None):
         super().__init__()
+        if sigma is not None:
+            raise TypeError("GaussianMixture: `sigma=` was renamed `var=` (the variance of Σ_k = var · I)")
         if int(K) < 1:
             raise ValueError(f"number of mixture components K must be >= 1, got {K}")
-        _check_positive("sigma", sigma)
+        _check_positive("var", var)
         _check_positive("c", c)
         if learn not in ("none", "diag", "full"):
             raise ValueError(f"learn must be 'none', 'diag' or 'full', got {learn!r}")
-        self.K, self.d, self.learn, self.sigma = int(K), int(d), learn, float(sigma)
+        self.K, self.d, self.learn, self.var = int(K), int(d), learn, float(var)
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         mu = (torch.rand(K, d, generator=g) * 2 - 1) * c
-        std = math.sqrt(sigma)
+        std = math.sqrt(var)
         if learn == "none":
             self.register_buffer("mu", mu)
             self.register_buffer("A", torch.full((K, d), std))
@@ -104,7 +106,7 @@ class GaussianMixture(nn.Module):
         return torch.logsumexp(lp, 1) - math.log(self.K)
 
     def extra_repr(self):
-        return f"K={self.K}, d={self.d}, learn={self.learn!r}, sigma={self.sigma}"
+        return f"K={self.K}, d={self.d}, learn={self.learn!r}, var={self.var}"
 
 
 def truncate(prior, n, keep=0.75, scale=1.0, oversample=None):

@@ -1,4 +1,4 @@
-"""Image grids and interpretability figures: tree figure, gating correlations, sigma curves."""
+"""Image grids and interpretability figures: tree figure, gating correlations, scale trade-off curves."""
 __all__ = []
 
 
@@ -45,8 +45,9 @@ def loss_curves(history, title=None, ax=None):
 # ============================================================================ end of image training
 
 
-# ============================================================================ interpretability (SPEC §6)
-# Tree figure (HMoG Fig. 12–13), gating correlations (Fig. 11), σ trade-off (seed 003 Fig. 4.5),
+# ============================================================================ interpretability
+# Tree figure (HMoG paper Fig. 12–13), gating correlations (Fig. 11), the quality–diversity trade-off of
+# the prior's scale (MM-GAN paper Fig. 4.5),
 # image rows / panels for leaves, clusters, truncation. Data come from `mixgan.analysis`.
 from itertools import cycle as _cycle
 
@@ -55,7 +56,7 @@ import numpy as _np
 import torch as _torch
 
 __all__ += ["to_display", "tree_figure", "leaf_samples_figure", "correlation_heatmaps",
-            "sigma_tradeoff_plot", "image_rows", "image_panels"]
+            "scale_tradeoff_plot", "image_rows", "image_panels"]
 
 
 def to_display(img):
@@ -185,20 +186,21 @@ def correlation_heatmaps(corrs, blocks=(2, 4), kind="positive", annotate=False):
     return fig
 
 
-def sigma_tradeoff_plot(rows, keys=("quality", "diversity"), title=None):
-    """Quality and diversity against σ (seed 003 Fig. 4.5): one panel per key, one line per model,
-    error bars = standard error over runs. rows: `analysis.sigma_tradeoff` output (tidy dicts)."""
-    from ..analysis import summarise
-    s = summarise(rows, keys)
+def scale_tradeoff_plot(rows, keys=("quality", "diversity"), title=None):
+    """Quality and diversity against the prior's post-training scale s (MM-GAN paper Fig. 4.5): one panel
+    per key, one line per model, error bars = standard error over runs. rows: `analysis.scale_tradeoff`
+    output (tidy dicts with model, run, scale and the keys)."""
+    from ..analysis import summarize
+    s = summarize(rows, keys, by=("model", "scale"))
     fig, axes = _plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
     models = list(dict.fromkeys(r["model"] for r in s))
     for ax, k in zip(axes[0], keys):
         for m in models:
-            rs = sorted((r for r in s if r["model"] == m), key=lambda r: r["sigma"])
-            ax.errorbar([r["sigma"] for r in rs], [r[k] for r in rs], yerr=[r[k + "_sem"] for r in rs],
+            rs = sorted((r for r in s if r["model"] == m), key=lambda r: r["scale"])
+            ax.errorbar([r["scale"] for r in rs], [r[k + "_mean"] for r in rs], yerr=[r[k + "_sem"] for r in rs],
                         marker="o", ms=3, capsize=2, label=m)
         ax.axvline(1.0, color="0.7", lw=0.8, ls="--")
-        ax.set_xlabel("σ (covariance scale after training)")
+        ax.set_xlabel("scale s of the prior's covariance (after training)")
         ax.set_ylabel(k)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)

@@ -1,8 +1,8 @@
 """Toy figures: z-plane region maps, per-generator panels, scatter by component, curves.
 
     region_map(model, spec)                    # HMoG paper Fig. 6–8
-    scatter_by_component(model, x_real)        # seed 003 Fig. 4.1
-    curves({"GAN": h1, "MM-GAN": h2}, "nll")   # seed 003 Fig. 4.3
+    scatter_by_component(model, x_real)        # MM-GAN paper Fig. 4.1
+    curves({"GAN": h1, "MM-GAN": h2}, "nll")   # MM-GAN paper Fig. 4.3
 
 Every function returns the matplotlib Figure it drew (and draws into ``ax`` when given).
 """
@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 
-from ..toys import regions, z_grid
+from ..analysis.regions import regions, z_grid
+from ..utils import seeded
 
 __all__ = ["palette", "region_map", "scatter_by_component", "curves"]
 
@@ -29,10 +30,8 @@ def _real_points(spec_or_data, n, seed=0):
     """x_real [n, 2] as numpy: the given tensor (first n rows) or n draws from a ToySpec."""
     if isinstance(spec_or_data, torch.Tensor):
         return spec_or_data[:n].float().cpu().numpy()
-    spec = spec_or_data
-    g = torch.Generator().manual_seed(seed)
-    k = torch.multinomial(spec.weights, n, replacement=True, generator=g)
-    return (spec.means[k] + spec.sigma * torch.randn(n, 2, generator=g)).numpy()
+    x, _ = spec_or_data.sample(n, generator=torch.Generator().manual_seed(seed))
+    return x.numpy()
 
 
 def _real(ax, xr):
@@ -44,8 +43,7 @@ def _generated(model, n, seed, level):
     """(x [m, 2], colour index [m], generator index [m]) for z ~ p(z).  Multi heads run
     every generator on n // K latents (each z maps to K points); the others draw one x per z."""
     K = model.head.K
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         z, _ = model.prior.sample(n // K if model.cfg.head == "multi" else n)
     was = model.training
     model.eval()
@@ -120,11 +118,10 @@ def region_map(model, spec_or_data, n=2000, lim=3.0, res=200, level=None, seed=0
 
 def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, ax=None,
                          title=None, n_real=2000):
-    """Seed 003 Fig. 4.1: real data in black, n samples coloured by the component they
+    """MM-GAN paper Fig. 4.1: real data in black, n samples coloured by the component they
     came from (GMM Gaussian k, AC-GAN class, or generator; one colour when there is none).
     labels: optional [K] -> display group (e.g. the supervised mapping f, to colour by class)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         x, k = model.sample(n, scale=scale, return_index=True)
     x = x.cpu().numpy()
     k = np.zeros(len(x), int) if k is None else k.cpu().numpy()
@@ -140,7 +137,7 @@ def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, 
 
 
 def curves(history_by_model, key="nll", ax=None, logy=None, title=None):
-    """Seed 003 Fig. 4.3: ``key`` of history["eval"] against the training step, one line
+    """MM-GAN paper Fig. 4.3: ``key`` of history["eval"] against the training step, one line
     per model.  A value may be one history or a list of histories (seeds): mean ± std."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
