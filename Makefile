@@ -28,9 +28,13 @@ demo: $(STAMP)          ## run notebook 00 headless on the embedded toy; prints 
 test: $(STAMP)          ## the whole suite: unit tests, benchmarks' dry runs and every notebook
 	$(BIN)/python -m pytest
 
-lab: $(STAMP)           ## JupyterLab with a registered kernel for the venv
-	$(BIN)/python -m ipykernel install --user --name mixgan --display-name "Python (mixgan)"
-	cd notebooks && ../$(BIN)/jupyter lab
+# JupyterLab of the venv.  Its own "python3" kernel IS the venv's Python (the notebooks ask for
+# python3), so no second kernel is registered.  As root (containers) JupyterLab needs --allow-root;
+# without a display it opens no browser (open the printed URL instead).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
+lab: $(STAMP)           ## JupyterLab on the venv's python3 kernel
+	$(BIN)/jupyter kernelspec list
+	cd notebooks && ../$(BIN)/jupyter lab $(LAB_FLAGS)
 
 clean:
 	rm -rf build runs .pytest_cache

@@ -59,3 +59,10 @@ def setting(table, name):
     if name not in table:
         raise ValueError(f"unknown setting {name!r}; choose from {sorted(table)}")
     return dict(table[name])
+
+
+#: notebook 00 and tests/test_quickstart.py: HMoG (depth 3) on the five-Gaussian toy 'hmog5' on one CPU
+#: thread, on top of the toy defaults of mixgan.models (WGAN-GP, Adam betas (0.5, 0.9), λ = 1): a larger
+#: learning rate and batch, and a learning rate falling linearly to 0 over the last 30 % of the steps.
+#: Use: toys.train_toy("hmog", "hmog5", seed=s, depth=3, **QUICKSTART).
+QUICKSTART = dict(steps=1000, fit_kw=dict(lr=2e-3, batch_size=256, lr_decay=0.3))
