@@ -64,8 +64,16 @@ class _Batches:
         if isinstance(x, torch.Tensor) or y is not None:
             x, y = check_tensors(x, y, model)
             x, y = x.to(device), (y.to(device) if y is not None else None)
-        elif not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
-            raise TypeError(f"data must be a Tensor, a pair (x, y) of Tensors or a Dataset, got {type(x).__name__}")
+        else:                                    # a Dataset: its first item must be (Tensor, label)
+            try:
+                first = x[0] if len(x) else None
+                ok = first is None or (isinstance(first, (tuple, list)) and isinstance(first[0], torch.Tensor)
+                                       and first[0].is_floating_point())
+            except Exception:                    # not indexable, or a broken Dataset
+                ok = False
+            if not ok:
+                raise TypeError("data must be a Tensor, a pair (x, y) of Tensors or a Dataset of "
+                                f"(float Tensor, label) items, got {type(x).__name__}")
         self.x, self.y, self.device = x, y, device
         self.n = len(x)
         if self.n < 1:
