@@ -104,8 +104,9 @@ class Config:
             raise ValueError(f"data_shape must be (D,) for toys or (C, H, W) for images, got {self.data_shape}")
 
 
-_AT_LEAST = dict(z_dim=1, K=1, depth=1, arity=2, n_classes=1, hidden=1, base=1, pack=1, batch_size=1,
-                 g_batch_size=1, n_critic=1, seed=0)
+_BOUNDS = dict(z_dim=(1, 2 ** 14), K=(1, 4096), depth=(1, 8), arity=(2, 64), n_classes=(1, 2 ** 16),
+               hidden=(1, 2 ** 16), base=(1, 2 ** 11), pack=(1, 256), batch_size=(1, 2 ** 20),
+               g_batch_size=(1, 2 ** 20), n_critic=(1, 10 ** 4), seed=(0, 2 ** 63 - 1))
 _POSITIVE = ("lr", "sigma", "scale")                      # > 0; every other float field >= 0
 _CHOICES = dict(learn=("none", "diag", "full"), disc_norm=("layer", "batch", "none"), body_norm=("none", "batch"))
 _MAX_K = 4096
@@ -113,7 +114,7 @@ _MAX_K = 4096
 
 def _check_values(cfg):
     """Check every Config value on entry, by the field's type: whole numbers for int fields
-    (within the bounds of _AT_LEAST), finite numbers for float fields (> 0 for _POSITIVE,
+    (within _BOUNDS: sizes that fit in memory), finite numbers for float fields (> 0 for _POSITIVE,
     else >= 0), True / False for bool fields, known names for choice fields, betas in [0, 1),
     a positive data_shape and at most _MAX_K generators.  One TypeError / ValueError naming
     the field; None is allowed where the default is None."""
@@ -131,8 +132,11 @@ def _check_values(cfg):
                 raise TypeError(f"{f.name} must be an integer, got {v!r}")
             if not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer()):
                 raise ValueError(f"{f.name} must be a whole number, got {v!r}")
-            if f.name in _AT_LEAST and v < _AT_LEAST[f.name]:
-                raise ValueError(f"{f.name} must be >= {_AT_LEAST[f.name]}, got {v!r}")
+            lo, hi = _BOUNDS.get(f.name, (-math.inf, math.inf))
+            if v < lo:
+                raise ValueError(f"{f.name} must be >= {lo}, got {v!r}")
+            if v > hi:
+                raise ValueError(f"{f.name} must be <= {hi}, got {v!r}")
             setattr(cfg, f.name, int(v))
         elif kind is float:
             if isinstance(v, bool) or not isinstance(v, numbers.Real):

@@ -225,6 +225,7 @@ def test_toy_body_batch_norm():
     (dict(batch_size=0), r"batch_size must be >= 1, got 0"),
     (dict(g_batch_size=0), r"g_batch_size must be >= 1"),
     (dict(n_critic=0), r"n_critic must be >= 1, got 0"),
+    (dict(batch_size=2 ** 40), r"batch_size must be <= 1048576"),
     (dict(log_every=0), r"log_every must be >= 1, got 0"),
     (dict(betas=()), r"betas must be two numbers"),
     (dict(checkpoint_every=-1), r"checkpoint_every must be >= 0"),

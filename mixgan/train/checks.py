@@ -8,8 +8,9 @@ import tempfile
 import torch
 
 
-def positive_int(name, value, allow_none=False, allow_zero=False):
-    """`value` as an int >= 1 (>= 0 with allow_zero); None passes through when allow_none."""
+def positive_int(name, value, allow_none=False, allow_zero=False, most=None):
+    """`value` as an int >= 1 (>= 0 with allow_zero, <= most if given); None passes through
+    when allow_none."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -20,6 +21,8 @@ def positive_int(name, value, allow_none=False, allow_zero=False):
     lo = 0 if allow_zero else 1
     if value < lo:
         raise ValueError(f"{name} must be >= {lo}, got {value}")
+    if most is not None and value > most:
+        raise ValueError(f"{name} must be <= {most}, got {value}")
     return int(value)
 
 

@@ -131,13 +131,13 @@ def _adam(params, **kw):
 def _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_every, eval_every, eval_fn,
              checkpoint_every, sample_every, sample_fn, lr_decay, amp, meta, resume):
     """fit's keyword arguments checked, with None meaning the model's config value."""
-    o = dict(bs=cfg.batch_size if batch_size is None else positive_int("batch_size", batch_size),
-             n_critic=cfg.n_critic if n_critic is None else positive_int("n_critic", n_critic),
+    o = dict(bs=cfg.batch_size if batch_size is None else positive_int("batch_size", batch_size, most=2 ** 20),
+             n_critic=cfg.n_critic if n_critic is None else positive_int("n_critic", n_critic, most=10 ** 4),
              lr=cfg.lr if lr is None else positive_float("lr", lr),
              betas=check_betas(cfg.betas if betas is None else betas),
              amsgrad=cfg.amsgrad if amsgrad is None else amsgrad,
              log_every=positive_int("log_every", log_every))
-    o["gbs"] = cfg.g_batch_size if g_batch_size is None else positive_int("g_batch_size", g_batch_size)
+    o["gbs"] = cfg.g_batch_size if g_batch_size is None else positive_int("g_batch_size", g_batch_size, most=2 ** 20)
     for name, every, fn in (("eval_every", eval_every, eval_fn), ("checkpoint_every", checkpoint_every, True),
                             ("sample_every", sample_every, sample_fn)):
         o[name] = positive_int(name, every, allow_none=True, allow_zero=True)     # None / 0: off
