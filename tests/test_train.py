@@ -391,3 +391,14 @@ def test_non_finite_weights_are_caught_before_the_checkpoint(tmp_path):
         fit(_toy(), torch.randn(64, 2), steps=5, checkpoint=ckpt, checkpoint_every=1, sample_every=1,
             sample_fn=poison, progress=False)
     assert read_checkpoint(ckpt)["step"] == 2
+
+
+def test_resume_removes_temporaries_of_a_killed_writer(tmp_path):
+    """A SIGKILL during a write leaves .ckpt.pt.XXXX.tmp; the next run on the folder removes it."""
+    ckpt = tmp_path / "ckpt.pt"
+    fit(_toy(), torch.randn(64, 2), steps=2, checkpoint=ckpt, progress=False)
+    stale = tmp_path / ".ckpt.pt.abc123.tmp"
+    stale.write_bytes(b"half")
+    (tmp_path / "other.tmp").write_bytes(b"not ours")
+    fit(_toy(), torch.randn(64, 2), steps=3, checkpoint=ckpt, resume=True, progress=False)
+    assert not stale.exists() and (tmp_path / "other.tmp").exists()

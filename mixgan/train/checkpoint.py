@@ -18,6 +18,7 @@ import hashlib
 import math
 import os
 import struct
+import warnings
 
 import torch
 
@@ -111,7 +112,9 @@ def read_checkpoint(path, map_location="cpu", require_checksum=True):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"there is no checkpoint {path}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():             # a foreign pickle's protocol warning: the error says it all
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:                               # truncated, corrupt, or a pickle with code
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"checkpoint {path} is unreadable ({type(e).__name__}: {reason[:200]}); "

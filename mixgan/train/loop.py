@@ -18,6 +18,7 @@ verified checkpoint, as soon as
 A checkpoint is only written when every tensor in it is finite, so the last verified
 checkpoint on disk always loads and holds finite weights and optimiser state.
 """
+import contextlib
 import math
 import os
 from contextlib import ExitStack
@@ -155,6 +156,16 @@ def _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_ev
     return o
 
 
+def _remove_stale_temporaries(checkpoint):
+    """Temporary files of `checkpoint` left by a killed writer (``.ckpt.pt.*.tmp``); safe to
+    delete while this process holds the folder's lock, as no one else writes there."""
+    folder, name = os.path.split(os.path.abspath(checkpoint))
+    for f in os.listdir(folder):
+        if f.startswith(f".{name}.") and f.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, f))
+
+
 def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_size=None,
         n_critic=None, lr=None, betas=None, amsgrad=None, lr_decay=None, log_every=10,
         eval_every=None, eval_fn=None, checkpoint=None, checkpoint_every=None, resume=False,
@@ -196,6 +207,7 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
             checkpoint = os.fspath(checkpoint)
             check_writable(checkpoint)
             stack.enter_context(run_lock(os.path.dirname(os.path.abspath(checkpoint))))
+            _remove_stale_temporaries(checkpoint)
         ckpt = None
         if isinstance(resume, dict):
             ckpt = resume
