@@ -82,6 +82,8 @@ def concurrent_starts(n, work):
         unreadable = 1
     left_tmp = len(list(out.glob("*.tmp")))
     return {"starts": n, "finished": len(winners), "refused": len(refusals), "refused_with_one_clear_line": clear,
+            "refused_folder_in_use": sum("in use by another run" in e for e in refusals),
+            "refused_folder_holds_a_run": sum("already holds a run" in e for e in refusals),
             "other_exits": sum(c not in (0, 2) for c in codes), "mixed_folders": mixed,
             "unreadable_folders": unreadable, "tmp_files_left": left_tmp}
 

@@ -1,5 +1,5 @@
 """benchmarks/reliability.py --quick: concurrent starts on one folder, SIGKILLs at random
-moments with bit-identical resumes, and one clear error for every bad input (the issue's targets,
+moments with bit-identical resumes, and one clear error for every bad input (the reliability targets,
 at a size that runs in the suite)."""
 import importlib.util
 from pathlib import Path
