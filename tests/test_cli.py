@@ -251,3 +251,19 @@ def test_divergence_exits_non_zero_naming_the_checkpoint(tmp_path, capsys, monke
     err = _error(capsys, ["--dry-run", "--no-progress", "--model", "fc", "--out", str(out)])
     assert "diverged at step 3" in err and f"last verified checkpoint is {out / 'ckpt.pt'} (step 2)" in err
     assert read_checkpoint(out / "ckpt.pt")["step"] == 2 and not (out / "metrics.json").exists()
+
+
+def test_full_disk_at_a_json_file_names_it(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import mixgan.utils
+
+    def full(obj, f, **k):
+        f.write("{")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mixgan.utils.json, "dump", full)
+    out = tmp_path / "run"
+    err = _error(capsys, ["--dry-run", "--no-progress", "--out", str(out)])
+    assert f"could not write {out / 'config.json'}: No space left on device" in err
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]

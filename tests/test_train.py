@@ -236,6 +236,8 @@ def test_toy_body_batch_norm():
     (dict(eval_every=1), r"eval_every=1 needs a callable eval_fn"),
     (dict(device="nope"), r"unknown device 'nope'"),
     (dict(amsgrad="yes"), r"amsgrad must be True or False"),
+    (dict(lr_decay=True), r"lr_decay must be a fraction"),
+    (dict(sample_every=2, sample_fn="x"), r"sample_every=2 needs a callable sample_fn"),
 ])
 def test_fit_refuses_bad_values_instead_of_defaults(kw, msg):
     """Falsy values are not replaced by defaults: lr=0.0, batch_size=0, n_critic=0 are errors."""
@@ -402,3 +404,8 @@ def test_resume_removes_temporaries_of_a_killed_writer(tmp_path):
     (tmp_path / "other.tmp").write_bytes(b"not ours")
     fit(_toy(), torch.randn(64, 2), steps=3, checkpoint=ckpt, resume=True, progress=False)
     assert not stale.exists() and (tmp_path / "other.tmp").exists()
+
+
+def test_fit_refuses_a_non_model():
+    with pytest.raises(TypeError, match="model must be a mixgan model"):
+        fit(torch.nn.Linear(2, 2), torch.randn(8, 2), steps=1, progress=False)

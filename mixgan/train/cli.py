@@ -216,6 +216,15 @@ def load_data(cfg):
     return mdata.load_tensors(cfg.data, train=True, size=size, limit=cfg.limit)
 
 
+def _save_json(obj, path):
+    """save_json, with an OSError (e.g. a full disk) that names the path."""
+    try:
+        save_json(obj, path)
+    except OSError as e:
+        raise OSError(e.errno, f"could not write {path}: {e.strerror or e} (the partial temporary file "
+                               "was removed)") from None
+
+
 def run(cfg):
     """Train as `cfg` says and write the run folder (see the module docstring).
     Returns the metrics dict (also in <out>/metrics.json)."""
@@ -254,7 +263,7 @@ def _train(cfg, model, shape, ckpt, prev, meta, device):
     c = model.cfg
     steps = cfg.steps if cfg.epochs is None else math.ceil(cfg.epochs * len(x) / (c.batch_size * c.n_critic))
     start = prev["step"] if prev else 0
-    save_json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps}, os.path.join(cfg.out, "config.json"))
+    _save_json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps}, os.path.join(cfg.out, "config.json"))
 
     fid = FID(cfg, shape, device) if cfg.eval_every else None
     eval_fn = (early_stopper(fid, cfg.eval_samples, cfg.patience, prev["history"] if prev else {},
@@ -267,7 +276,7 @@ def _train(cfg, model, shape, ckpt, prev, meta, device):
     seconds = time.perf_counter() - t0
     done = history["step"][-1] if history["step"] else start
 
-    save_json(history, os.path.join(cfg.out, "history.json"))
+    _save_json(history, os.path.join(cfg.out, "history.json"))
     if history["step"]:
         fig = loss_curves(history, title=f"{cfg.model} on {cfg.data}")
         fig.savefig(os.path.join(cfg.out, "loss_curves.png"), dpi=100)
@@ -291,7 +300,7 @@ def _train(cfg, model, shape, ckpt, prev, meta, device):
         except (OSError, RuntimeError, ValueError) as e:   # e.g. no extractor weights offline: keep the run
             metrics["fid"] = {"skipped": f"{type(e).__name__}: {e}"}
             print(f"warning: final FID skipped ({metrics['fid']['skipped']})", file=sys.stderr)
-    save_json(metrics, os.path.join(cfg.out, "metrics.json"))
+    _save_json(metrics, os.path.join(cfg.out, "metrics.json"))
     return metrics
 
 

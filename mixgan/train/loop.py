@@ -139,12 +139,13 @@ def _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_ev
              amsgrad=cfg.amsgrad if amsgrad is None else amsgrad,
              log_every=positive_int("log_every", log_every))
     o["gbs"] = cfg.g_batch_size if g_batch_size is None else positive_int("g_batch_size", g_batch_size, most=2 ** 20)
-    for name, every, fn in (("eval_every", eval_every, eval_fn), ("checkpoint_every", checkpoint_every, True),
-                            ("sample_every", sample_every, sample_fn)):
+    o["checkpoint_every"] = positive_int("checkpoint_every", checkpoint_every, allow_none=True, allow_zero=True)
+    for name, every, fn in (("eval_every", eval_every, eval_fn), ("sample_every", sample_every, sample_fn)):
         o[name] = positive_int(name, every, allow_none=True, allow_zero=True)     # None / 0: off
-        if o[name] and not callable(fn) and fn is not True:
+        if o[name] and not callable(fn):
             raise TypeError(f"{name}={every} needs a callable {name.split('_')[0]}_fn, got {fn!r}")
-    if lr_decay is not None and not (isinstance(lr_decay, (int, float)) and 0 < lr_decay <= 1):
+    if lr_decay is not None and (isinstance(lr_decay, bool) or not isinstance(lr_decay, (int, float))
+                                 or not 0 < lr_decay <= 1):
         raise ValueError(f"lr_decay must be a fraction in (0, 1], got {lr_decay!r}")
     for name, v in (("amsgrad", o["amsgrad"]), ("amp", amp)):
         if not isinstance(v, bool):
@@ -193,6 +194,8 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
     last verified checkpoint (see the module docstring).
     history = {"step", "d_loss", "g_loss": lists every log_every steps, "eval": [dict]}.
     """
+    if not all(hasattr(model, a) for a in ("cfg", "d_loss", "g_loss", "g_parameters")):
+        raise TypeError(f"model must be a mixgan model (models.build), got {type(model).__name__}")
     cfg = model.cfg
     steps = positive_int("steps", steps, allow_zero=True)
     seed = check_seed(seed)
