@@ -409,3 +409,11 @@ def test_resume_removes_temporaries_of_a_killed_writer(tmp_path):
 def test_fit_refuses_a_non_model():
     with pytest.raises(TypeError, match="model must be a mixgan model"):
         fit(torch.nn.Linear(2, 2), torch.randn(8, 2), steps=1, progress=False)
+
+
+def test_all_finite_and_non_finite_agree():
+    from mixgan.train.checkpoint import all_finite, non_finite
+    cases = [{"a": torch.zeros(3)}, {"a": torch.tensor([1.0, float("nan")])}, {"h": [1.0, float("inf")]},
+             {}, {"e": torch.zeros(0), "i": torch.arange(3)}, {"s": {0: {"m": torch.full((2,), -float("inf"))}}}]
+    assert [all_finite(c) for c in cases] == [not non_finite(c) for c in cases] == [True, False, False, True, True, False]
+    assert non_finite(cases[-1]) == ["s.0.m"]

@@ -39,7 +39,8 @@ def digest(obj):
         if isinstance(o, torch.Tensor):
             t = o.detach().cpu().contiguous()
             h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+            if t.numel():
+                h.update(t.reshape(-1).view(torch.uint8).numpy())      # the raw bytes, no copy
         elif isinstance(o, dict):
             h.update(f"D{len(o)}".encode())
             for k in sorted(o, key=repr):
@@ -75,6 +76,29 @@ def non_finite(obj, prefix=""):
         for i, v in enumerate(obj):
             bad += non_finite(v, f"{prefix}[{i}]")
     return bad
+
+
+def all_finite(obj):
+    """True when no floating-point tensor or float in `obj` is NaN or ±inf: one device
+    synchronisation for all tensors (``non_finite`` names the bad ones)."""
+    flags = []
+
+    def walk(o):
+        if isinstance(o, torch.Tensor):
+            if o.is_floating_point() or o.is_complex():
+                flags.append(torch.isfinite(o).all() if o.numel() else None)
+        elif isinstance(o, float):
+            flags.append(torch.tensor(math.isfinite(o)))
+        elif isinstance(o, dict):
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                walk(v)
+
+    walk(obj)
+    flags = [f for f in flags if f is not None]
+    return not flags or bool(torch.stack([f.to(flags[0].device) for f in flags]).all())
 
 
 def _finite_part(state):

@@ -27,7 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..models import from_config
-from .checkpoint import non_finite, read_checkpoint, write_checkpoint
+from .checkpoint import all_finite, non_finite, read_checkpoint, write_checkpoint
 from .checks import (check_betas, check_config, check_data, check_seed, check_tensors, check_writable,
                      positive_float, positive_int)
 from .lock import run_lock
@@ -247,9 +247,10 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
                                  "Lower the learning rate or change the settings and start a new run")
 
     def check_state(step):
-        bad = non_finite({"model": model.state_dict(), "opt_g": opt_g.state_dict()["state"],
-                          "opt_d": opt_d.state_dict()["state"]})
-        if bad:
+        state = {"model": model.state_dict(), "opt_g": opt_g.state_dict()["state"],
+                 "opt_d": opt_d.state_dict()["state"]}
+        if not all_finite(state):
+            bad = non_finite(state)
             diverged(step, f"non-finite weights / optimiser state in {', '.join(bad[:3])}")
 
     def save(step):
