@@ -89,6 +89,7 @@ class Config:
     multi_share: str = "body"      # multi head: "body" (K first layers) | "all_but_last" (K last layers)
 
     def __post_init__(self):
+        _check_values(self)
         self.data_shape = tuple(self.data_shape)
         self.betas = tuple(self.betas)
         if self.n_critic is None:
@@ -137,6 +138,71 @@ class Config:
         if self.multi_share == "all_but_last" and self.gen_norm == "per_generator":
             raise ValueError("gen_norm='per_generator' normalises the K first layers; multi_share='all_but_last' "
                              "has one shared first layer")
+
+
+_BOUNDS = dict(z_dim=(1, 2 ** 14), K=(1, 4096), depth=(1, 8), arity=(2, 64), n_classes=(1, 2 ** 16),
+               hidden=(1, 2 ** 16), base=(1, 2 ** 11), pack=(1, 256), batch_size=(1, 2 ** 20),
+               g_batch_size=(1, 2 ** 20), n_critic=(1, 10 ** 4), seed=(0, 2 ** 63 - 1))
+_POSITIVE = ("lr", "sigma", "scale")                      # > 0; every other float field >= 0
+_CHOICES = dict(learn=("none", "diag", "full"), disc_norm=("layer", "batch", "none"), body_norm=("none", "batch"))
+_MAX_K = 4096
+
+
+def _check_values(cfg):
+    """Check every Config value on entry, by the field's type: whole numbers for int fields
+    (within _BOUNDS: sizes that fit in memory), finite numbers for float fields (> 0 for _POSITIVE,
+    else >= 0), True / False for bool fields, known names for choice fields, betas in [0, 1),
+    a positive data_shape and at most _MAX_K generators.  One TypeError / ValueError naming
+    the field; None is allowed where the default is None."""
+    import math
+    import numbers
+    for f in fields(cfg):
+        v, kind = getattr(cfg, f.name), f.type
+        if v is None and f.default is None:
+            continue
+        if kind is bool:
+            if not isinstance(v, bool):
+                raise TypeError(f"{f.name} must be True or False, got {v!r}")
+        elif kind is int:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{f.name} must be an integer, got {v!r}")
+            if not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer()):
+                raise ValueError(f"{f.name} must be a whole number, got {v!r}")
+            lo, hi = _BOUNDS.get(f.name, (-math.inf, math.inf))
+            if v < lo:
+                raise ValueError(f"{f.name} must be >= {lo}, got {v!r}")
+            if v > hi:
+                raise ValueError(f"{f.name} must be <= {hi}, got {v!r}")
+            setattr(cfg, f.name, int(v))
+        elif kind is float:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{f.name} must be a number, got {v!r}")
+            if not math.isfinite(v) or v < 0 or (v == 0 and f.name in _POSITIVE):
+                raise ValueError(f"{f.name} must be a finite number {'>' if f.name in _POSITIVE else '>='} 0, got {v!r}")
+        elif kind is str and not isinstance(v, str):
+            raise TypeError(f"{f.name} must be a string, got {v!r}")
+        if f.name in _CHOICES and v not in _CHOICES[f.name]:
+            raise ValueError(f"unknown {f.name} {v!r}; choose from {_CHOICES[f.name]}")
+    try:
+        b = tuple(cfg.betas)
+        ok = len(b) == 2 and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and 0 <= x < 1 for x in b)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"betas must be two numbers in [0, 1), got {cfg.betas!r}")
+    try:
+        shape = tuple(cfg.data_shape)
+    except TypeError:
+        shape = ()
+    if not shape or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1 for d in shape):
+        raise ValueError(f"data_shape must be a tuple of positive integers, got {cfg.data_shape!r}")
+    if cfg.mapping is not None and not (isinstance(cfg.mapping, (list, tuple)) and all(
+            isinstance(m, numbers.Integral) and not isinstance(m, bool) for m in cfg.mapping)):
+        raise ValueError(f"mapping must be a list of class indices (integers), got {cfg.mapping!r}")
+    k = cfg.arity ** min(cfg.depth, 64) if cfg.head == "tree" else cfg.K
+    if k > _MAX_K:
+        raise ValueError(f"{'arity ** depth' if cfg.head == 'tree' else 'K'} = {k} generators is more than "
+                         f"{_MAX_K}; use fewer")
 
 
 def _toy_defaults(name):

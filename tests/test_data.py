@@ -309,3 +309,29 @@ def test_download_failure_is_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(tvd.FashionMNIST, "download", fail)
     with pytest.raises(FileNotFoundError, match="(?s)fashionmnist.*URLError.*no network"):
         D.images("fashion", root=tmp_path)
+
+
+@pytest.mark.parametrize("kw,err,msg", [
+    (dict(n=2 ** 62), ValueError, r"n must be at most 100,000,000"),
+    (dict(seed=None), TypeError, r"seed must be an integer, got None"),
+    (dict(seed=1.5), TypeError, r"seed must be an integer, got 1.5"),
+    (dict(seed=-1), ValueError, r"seed must be in \[0, 2\*\*63\)"),
+    (dict(seed=True), TypeError, r"seed must be an integer"),
+])
+def test_toy_bad_arguments_are_clear_errors(kw, err, msg):
+    from mixgan.data import toy
+    with pytest.raises(err, match=msg):
+        toy("ring8", **kw)
+
+
+def test_images_refuses_an_empty_root(tmp_path, monkeypatch):
+    """root='' used to mean the working directory; now it is an error, and nothing is written."""
+    from mixgan.data import data_root, images, load_tensors
+    monkeypatch.chdir(tmp_path)
+    for call in (lambda: images("mnist", root=""), lambda: load_tensors("mnist", root=""),
+                 lambda: images("digits", root=""), lambda: data_root("")):
+        with pytest.raises(ValueError, match="root must be a non-empty folder path"):
+            call()
+    with pytest.raises(TypeError, match="train must be True or False"):
+        images("digits", train="yes")
+    assert list(tmp_path.iterdir()) == []

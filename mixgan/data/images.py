@@ -20,7 +20,7 @@ Datasets (names are case-insensitive, '-' and '_' are ignored):
 Sizes: 28, 32 or 64 (square). Pixels p in [0, 1] become 2p - 1.
 
 Data root: the `root` argument, else $MIXGAN_DATA, else the repo's data/ folder.
-Offline resolution for the torchvision datasets (SPEC sec. 4):
+Offline resolution for the torchvision datasets:
   1. files already in the root, in torchvision's layout;
   2. the mirror $MIXGAN_MIRROR laid out like torchvision's root: <Class>/raw/*.gz are
      decompressed into <root>/<Class>/raw/ (and a torchvision archive such as
@@ -95,6 +95,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     """`root`, else $MIXGAN_DATA, else <repo>/data; created if needed."""
     if root is None:
         root = os.environ.get("MIXGAN_DATA") or Path(__file__).resolve().parents[2] / "data"
+    elif not isinstance(root, (str, os.PathLike)) or not os.fspath(root):
+        raise ValueError(f"root must be a non-empty folder path or None (the default data root), got {root!r}")
     root = Path(root).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     return root
@@ -238,6 +240,10 @@ def images(name: str, root=None, train: bool = True, size: int | None = None) ->
     """A Dataset of (x FloatTensor [C, size, size] in [-1, 1], label int); see the module docstring."""
     key = _key(name)
     size = _size(key, size)
+    if root is not None and (not isinstance(root, (str, os.PathLike)) or not os.fspath(root)):
+        raise ValueError(f"root must be a non-empty folder path or None (the default data root), got {root!r}")
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True or False, got {train!r}")
     if key == "digits":
         return Digits(size)
     root = data_root(root)

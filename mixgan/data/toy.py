@@ -4,7 +4,7 @@ Every toy is p(x) = sum_k w_k N(x; mu_k, std^2 I) in R^2:
 
     name      modes  means                               std        default n  source
     hmog5       5    pentagon, radius 2, first at (0, 2)  0.1         10,000   HMoG paper toy (*)
-    grid3x3     9    {-1, 0, 1}^2                         sqrt(0.1)    5,000   MM-GAN (seed 003 sec. 4.1), Sigma = 0.1 I
+    grid3x3     9    {-1, 0, 1}^2                         sqrt(0.1)    5,000   MM-GAN paper, sec. 4.1: Sigma = 0.1 I
     ring8       8    unit circle, first at (1, 0)         0.01       100,000   PacGAN / VEEGAN ring
     grid25     25    {-4, -2, 0, 2, 4}^2                  0.05       100,000   PacGAN / VEEGAN grid
 
@@ -20,6 +20,7 @@ mode i*s + j sits at (v[i], v[j]).
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from dataclasses import dataclass
 
@@ -69,6 +70,8 @@ def _grid(values: list[float]) -> Tensor:
     return torch.cartesian_prod(v, v)                                      # row-major over (x, y)
 
 
+_MAX_N = 10 ** 8                     # 800 MB of float32 points: more is a mistake
+
 # name -> (means, std, default n)
 _TOYS = {
     "hmog5": (lambda: _circle(5, 2.0, math.pi / 2), 0.1, 10_000),
@@ -108,7 +111,13 @@ def toy(name: str, n: int | None = None, seed: int = 0) -> tuple[Tensor, Tensor,
         n_int = 0
     if isinstance(n, bool) or n_int <= 0:
         raise ValueError(f"n must be a positive integer, got {n!r}")
+    if n > _MAX_N:
+        raise ValueError(f"n must be at most {_MAX_N:,} points, got {n!r}")
     n = n_int
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    if not 0 <= seed < 2 ** 63:
+        raise ValueError(f"seed must be in [0, 2**63), got {seed!r}")
     g = torch.Generator().manual_seed(int(seed))
     x, labels = spec.sample(n, generator=g)
     return x, labels, spec

@@ -5,17 +5,23 @@
     python -m mixgan.train --dry-run --out /tmp/dry        # fake data, a handful of steps (CI)
     python -m mixgan.train --out runs/hmog_mnist --steps 40000 --resume   # continue a run
 
-Every ``--key=value`` (or ``--key value``; ``--flag`` / ``--no-flag`` for booleans) sets a
-field of ``TrainConfig`` or, for the fields of ``mixgan.models.Config`` (depth, K, base,
-z_dim, n_critic, lr, prior, ...), a model option.  In Python: ``run(TrainConfig(...))``.
+Every option sets a field of ``TrainConfig`` or, for the fields of ``mixgan.models.Config``
+(depth, K, base, z_dim, n_critic, lr, prior, ...), a model option; ``--key value`` and
+``--key=value`` both work, '-' and '_' are interchangeable, ``--flag`` / ``--no-flag`` set
+booleans and ``none`` gives None.  In Python: ``run(TrainConfig(...))``.
 
-The run folder receives: config.json, ckpt.pt (model + optimisers + step + RNG states),
-samples_{step:06d}.png grids from fixed noise and samples.png (the last one),
-history.json (losses), loss_curves.png and metrics.json (final losses, steps/s, FID).
+The run folder receives: config.json, ckpt.pt (model + optimisers + step + RNG states, with
+its sha256), samples_{step:06d}.png grids from fixed noise and samples.png (the last one),
+history.json (losses), loss_curves.png and metrics.json (final losses, steps/s, FID).  The
+folder is locked while the run lives: a second run on it stops with an error naming the PID.
+
+Exit status: 0 when the run finished; 2 for a user error (a bad option value, a busy or
+foreign run folder, a damaged checkpoint, a full disk, a run that diverged), reported as one
+line on stderr before any training starts where it can be known then.
 """
+import argparse
 import ast
 import difflib
-import json
 import math
 import os
 import shutil
@@ -28,7 +34,14 @@ import torch
 from .. import data as mdata
 from ..models import MODELS, Config, build
 from ..utils import save_json
-from .loop import check_config, check_writable, fit, grid_sampler, pick_device
+from .checkpoint import read_checkpoint
+from .checks import check_config, check_seed, check_writable, positive_int
+from .evaluate import EXTRACTORS, FID, early_stopper
+from .lock import RunFolderBusy, run_lock
+from .loop import fit, grid_sampler, pick_device
+from .rundir import load_run
+
+__all__ = ["TrainConfig", "parse_args", "run", "main", "load_run", "UsageError"]
 
 SIZES = (28, 32, 64)
 _NOT_OPTIONS = {"name", "data_shape", "seed", "batch_size"}     # set through TrainConfig instead
@@ -66,99 +79,125 @@ class TrainConfig:
 
 # ----------------------------------------------------------------------------- parsing
 
-def _convert(key, value, typ):
-    """Parse a command-line string into the field's type (None / none -> None)."""
-    if value is None:                                          # bare --flag
-        if typ is not bool:
-            raise ValueError(f"--{key} needs a value (--{key}=VALUE)")
-        return True
-    if value.lower() == "none":
-        return None
-    if typ is bool:
-        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"--{key} takes true/false, got {value!r}")
-        return value.lower() in ("true", "1", "yes")
-    if typ in (tuple, list):
-        return typ(ast.literal_eval(v.strip()) for v in value.strip("()[]").split(",") if v.strip())
-    try:
-        if typ is int:
-            v = float(value)                                   # accepts 1e4
-            if v != int(v):
-                raise ValueError
-            return int(v)
-        return typ(value)
-    except ValueError:
-        raise ValueError(f"--{key} takes a {typ.__name__}, got {value!r}") from None
+class UsageError(ValueError):
+    """A command line that does not parse."""
 
 
-def _help():
-    lines = [__doc__, "Run settings (TrainConfig):"]
-    for f in fields(TrainConfig):
-        if f.name != "options":
-            lines.append(f"  --{f.name.replace('_', '-'):18s} default {f.default!r}")
-    opts = [f.name for f in fields(Config) if f.name not in _NOT_OPTIONS]
-    lines.append("Model options (mixgan.models.Config; default: the model's paper values):\n  "
-                 + " ".join(f"--{o}" for o in opts))
-    lines.append(f"Models: {' '.join(sorted(MODELS))}\nData: {' '.join(mdata.dataset_names())}")
-    return "\n".join(lines)
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                      # a ValueError, not a SystemExit, so run() can be used
+        raise UsageError(message)
+
+
+def _value(kind):
+    """An argparse `type` for a field of type `kind`: 'none' -> None, ints accept 1e4,
+    booleans true/false/yes/no/1/0, sequences '0.5,0.9' or '[0, 1, 2]'."""
+    def convert(text):
+        if text.lower() == "none":
+            return None
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise argparse.ArgumentTypeError(f"takes true/false, got {text!r}")
+            return text.lower() in ("true", "1", "yes")
+        if kind in (tuple, list):
+            try:
+                return kind(ast.literal_eval(v.strip()) for v in text.strip("()[]").split(",") if v.strip())
+            except (ValueError, SyntaxError):
+                raise argparse.ArgumentTypeError(f"takes comma-separated numbers, got {text!r}") from None
+        try:
+            if kind is int:
+                v = float(text)                    # accepts 1e4
+                if not v.is_integer():
+                    raise ValueError
+                return int(v)
+            return kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"takes {'an' if kind is int else 'a'} {kind.__name__}, "
+                                             f"got {text!r}") from None
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _add(group, name, kind, help=None):
+    flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+    if kind is bool:
+        group.add_argument(*flags, dest=name, nargs="?", const=True, type=_value(bool), default=argparse.SUPPRESS,
+                           metavar="BOOL", help=help)
+        group.add_argument(*[f"--no-{f[2:]}" for f in flags], dest=name, action="store_false",
+                           default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    else:
+        group.add_argument(*flags, dest=name, type=_value(kind), default=argparse.SUPPRESS,
+                           metavar=kind.__name__.upper(), help=help)
+
+
+def _run_fields():
+    return [f for f in fields(TrainConfig) if f.name != "options"]
+
+
+def _model_fields():
+    return [f for f in fields(Config) if f.name not in _NOT_OPTIONS]
+
+
+def make_parser():
+    """The argparse parser of ``python -m mixgan.train``: run settings and model options."""
+    p = _Parser(prog="python -m mixgan.train", description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
+                epilog=f"models: {' '.join(sorted(MODELS))}\ndata: {' '.join(mdata.dataset_names())}")
+    g = p.add_argument_group("run settings (TrainConfig)")
+    for f in _run_fields():
+        _add(g, f.name, f.type, help=f"default {f.default!r}")
+    g = p.add_argument_group("model options (mixgan.models.Config; default: the model's paper values)")
+    for f in _model_fields():
+        _add(g, f.name, f.type)
+    return p
 
 
 def parse_args(argv):
-    """argv (list of str) -> TrainConfig; see the module docstring for the syntax."""
-    run_fields = {f.name: f.type for f in fields(TrainConfig) if f.name != "options"}
-    model_fields = {f.name: f.type for f in fields(Config) if f.name not in _NOT_OPTIONS}
-    kw, options, i = {}, {}, 0
-    while i < len(argv):
-        tok = argv[i]
-        if tok in ("-h", "--help"):
-            print(_help())
-            raise SystemExit(0)
-        if not tok.startswith("--"):
-            raise ValueError(f"expected --key=value, got {tok!r} (see --help)")
-        key, eq, value = tok[2:].partition("=")
-        key = key.replace("-", "_")
-        if not eq:
-            nxt = argv[i + 1] if i + 1 < len(argv) else None
-            if nxt is not None and not nxt.startswith("--"):
-                value, i = nxt, i + 1
-            else:
-                value = None
-        if value is None and key.startswith("no_") and run_fields.get(key[3:]) is bool:
-            key, value = key[3:], "false"
-        i += 1
-        if key in run_fields:
-            kw[key] = _convert(key, value, run_fields[key])
-        elif key in model_fields:
-            options[key] = _convert(key, value, model_fields[key])
-        else:
-            close = difflib.get_close_matches(key, list(run_fields) + list(model_fields), n=3)
-            hint = f"; did you mean {', '.join('--' + c for c in close)}?" if close else "; see --help"
-            raise ValueError(f"unknown option --{key}{hint}")
-    return TrainConfig(**kw, options=options)
+    """argv (list of str) -> TrainConfig; a bad command line is a UsageError (a ValueError)."""
+    parser = make_parser()
+    ns, rest = parser.parse_known_args(list(argv))
+    if rest:
+        tok = rest[0]
+        if not tok.startswith("-"):
+            raise UsageError(f"unexpected argument {tok!r}; options are --key value or --key=value (see --help)")
+        key = tok.lstrip("-").partition("=")[0].replace("-", "_")
+        names = [f.name for f in _run_fields()] + [f.name for f in _model_fields()]
+        close = difflib.get_close_matches(key, names, n=3)
+        hint = f"; did you mean {', '.join('--' + c.replace('_', '-') for c in close)}?" if close else "; see --help"
+        raise UsageError(f"unknown option --{key}{hint}")
+    kw = vars(ns)
+    run_names = {f.name for f in _run_fields()}
+    options = {k: v for k, v in kw.items() if k not in run_names}
+    return TrainConfig(**{k: v for k, v in kw.items() if k in run_names}, options=options)
 
 
 # ----------------------------------------------------------------------------- a run
 
 def check_run(cfg):
-    """Validate names, size and the output folder before any data is read."""
+    """Validate every run setting (names, sizes, counts, the extractor, the device) before
+    any data is read or file written; returns the device."""
     if cfg.model not in MODELS:
         raise ValueError(f"unknown model {cfg.model!r}; choose from {sorted(MODELS)}")
     mdata.channels(cfg.data)                                   # raises on an unknown data set
     if cfg.size is not None and cfg.size not in SIZES:
         raise ValueError(f"unsupported image size {cfg.size}: the DCGAN body supports {SIZES}")
-    if cfg.steps < 0 or (cfg.epochs is not None and cfg.epochs <= 0):
-        raise ValueError("steps must be >= 0 and epochs > 0")
-    bad = {"batch_size", "data_shape", "name"} & set(cfg.options)
+    positive_int("steps", cfg.steps, allow_zero=True)
+    if cfg.epochs is not None and not (isinstance(cfg.epochs, (int, float)) and 0 < cfg.epochs < math.inf):
+        raise ValueError(f"epochs must be a number > 0, got {cfg.epochs!r}")
+    check_seed(cfg.seed)
+    for name in ("limit", "batch"):
+        positive_int(name, getattr(cfg, name), allow_none=True)
+    for name in ("log_every", "n_samples", "fid_samples", "eval_samples"):
+        positive_int(name, getattr(cfg, name))
+    for name in ("checkpoint_every", "sample_every", "eval_every", "patience"):
+        positive_int(name, getattr(cfg, name), allow_zero=True)
+    if cfg.extractor not in EXTRACTORS:
+        raise ValueError(f"unknown extractor {cfg.extractor!r}; choose from {list(EXTRACTORS)}")
+    if not isinstance(cfg.out, (str, os.PathLike)) or not os.fspath(cfg.out):
+        raise ValueError(f"out must be a folder path, got {cfg.out!r}")
+    bad = {"batch_size", "data_shape", "name", "seed"} & set(cfg.options)
     if bad:
-        raise ValueError(f"set {sorted(bad)} through --batch / --data / --model")
-    ckpt = os.path.join(cfg.out, "ckpt.pt")
-    check_writable(ckpt)
-    if cfg.resume and not os.path.exists(ckpt):
-        raise FileNotFoundError(f"--resume: there is no checkpoint {ckpt} to continue; drop --resume to start")
-    if not cfg.resume and os.path.exists(ckpt):
-        raise FileExistsError(f"{cfg.out} already holds a run ({ckpt}); pass --resume to continue it "
-                              "or choose another --out")
-    return ckpt
+        raise ValueError(f"set {sorted(bad)} through --batch / --data / --model / --seed")
+    return pick_device(cfg.device)
 
 
 def canonical_data_name(name):
@@ -177,99 +216,67 @@ def load_data(cfg):
     return mdata.load_tensors(cfg.data, train=True, size=size, limit=cfg.limit)
 
 
-def _fakes(model, n, seed, batch=500):
-    """n samples [n, C, H, W] in batches (seeded, RNG-neutral)."""
-    with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        return torch.cat([model.sample(min(batch, n - i)).float().cpu() for i in range(0, n, batch)])
-
-
-class FID:
-    """FID of a model's samples against the test set in the features of `cfg.extractor`.
-    The extractor and the real features are made once; every result names the extractor
-    and the sample counts (SPEC §5).  In a dry run: an untrained classifier, fake 'reals'."""
-
-    def __init__(self, cfg, shape, device):
-        from .. import metrics
-        n = max(cfg.fid_samples, cfg.eval_samples)
-        if cfg.dry_run:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(cfg.seed)
-                self.ext = metrics.DomainClassifier(in_channels=shape[0], name="domain-untrained (dry run)")
-                real = torch.rand(n, *shape) * 2 - 1
-        else:
-            self.ext = metrics.get_extractor(cfg.extractor, dataset=cfg.data, size=shape[-1], device=device)
-            real = mdata.load_tensors(cfg.data, train=False, size=shape[-1], limit=n)[0]
-        self.real = self.ext.features(real)
-        self.metrics, self.seed = metrics, cfg.seed
-
-    def __call__(self, model, n):
-        fake = self.ext.features(_fakes(model, n, self.seed + 1))
-        real = self.real[:n]
-        return {"fid": float(self.metrics.frechet_distance(real, fake)),
-                "extractor": getattr(self.ext, "name", type(self.ext).__name__),
-                "n_real": len(real), "n_fake": len(fake)}
-
-
-def _early_stopper(cfg, fid, history, best_path):
-    """eval_fn for fit: FID on eval_samples, best weights to best.pt, stop after
-    `patience` evals without improvement (counted from the resumed history too)."""
-    scores = [e["fid"] for e in history.get("eval", []) if "fid" in e]
-
-    def eval_fn(model):
-        r = fid(model, cfg.eval_samples)
-        scores.append(r["fid"])
-        if r["fid"] <= min(scores):
-            model.save(best_path)
-        best_at = scores.index(min(scores))
-        r["stop"] = bool(cfg.patience) and len(scores) - 1 - best_at >= cfg.patience
-        return r
-
-    return eval_fn
-
-
-def _json(obj, path):
-    save_json(obj, path)
+def _save_json(obj, path):
+    """save_json, with an OSError (e.g. a full disk) that names the path."""
+    try:
+        save_json(obj, path)
+    except OSError as e:
+        raise OSError(e.errno, f"could not write {path}: {e.strerror or e} (the partial temporary file "
+                               "was removed)") from None
 
 
 def run(cfg):
     """Train as `cfg` says and write the run folder (see the module docstring).
     Returns the metrics dict (also in <out>/metrics.json)."""
-    import matplotlib.pyplot as plt
-
-    from ..plots.figures import loss_curves
     if cfg.dry_run:                                    # tiny and fast, whatever else was asked
         cfg = replace(cfg, steps=min(cfg.steps, 4), epochs=None, batch=min(cfg.batch or 16, 16),
                       sample_every=2, checkpoint_every=2, fid_samples=min(cfg.fid_samples, 64),
                       eval_samples=min(cfg.eval_samples, 64), options={"base": 8, **cfg.options})
     cfg = replace(cfg, data=canonical_data_name(cfg.data))      # "fashion" -> "fashionmnist"
-    device = pick_device(cfg.device)
-    ckpt = check_run(cfg)
-    x, y = load_data(cfg)
-    shape = tuple(x.shape[1:])
+    device = check_run(cfg)
+    size = cfg.size or mdata.default_size(cfg.data)
+    shape = (mdata.channels(cfg.data), size, size)
     opts = dict(cfg.options, **({"batch_size": cfg.batch} if cfg.batch else {}))
-    model = build(cfg.model, shape, seed=cfg.seed, **opts)
+    model = build(cfg.model, shape, seed=cfg.seed, **opts)      # checks every model option
+    ckpt = os.path.join(cfg.out, "ckpt.pt")
+    check_writable(ckpt)
+    with run_lock(cfg.out):
+        prev = None
+        if cfg.resume:                                 # read and check once; fit continues from it
+            if not os.path.exists(ckpt):
+                raise FileNotFoundError(f"--resume: there is no checkpoint {ckpt} to continue; drop --resume to start")
+        elif os.path.exists(ckpt):
+            raise FileExistsError(f"{cfg.out} already holds a run ({ckpt}); pass --resume to continue it "
+                                  "or choose another --out")
+        meta = {"data": cfg.data, "size": size, "limit": cfg.limit, "seed": cfg.seed, "dry_run": cfg.dry_run}
+        if cfg.resume:                                 # refuse a foreign checkpoint before touching the folder
+            prev = read_checkpoint(ckpt)
+            check_config(prev, model, ckpt, meta)
+        return _train(cfg, model, shape, ckpt, prev, meta, device)
+
+
+def _train(cfg, model, shape, ckpt, prev, meta, device):
+    import matplotlib.pyplot as plt
+
+    from ..plots.figures import loss_curves
+    x, y = load_data(cfg)
     c = model.cfg
     steps = cfg.steps if cfg.epochs is None else math.ceil(cfg.epochs * len(x) / (c.batch_size * c.n_critic))
-    meta = {"data": cfg.data, "size": shape[-1], "limit": cfg.limit, "seed": cfg.seed, "dry_run": cfg.dry_run}
-    prev = {"step": 0, "history": {}}
-    if cfg.resume:                                     # refuse a foreign checkpoint before touching the folder
-        prev = torch.load(ckpt, map_location="cpu", weights_only=True)
-        check_config(prev, model, ckpt, meta)
-    start, prev = prev["step"], prev["history"]
-    _json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps}, os.path.join(cfg.out, "config.json"))
+    start = prev["step"] if prev else 0
+    _save_json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps}, os.path.join(cfg.out, "config.json"))
 
     fid = FID(cfg, shape, device) if cfg.eval_every else None
-    eval_fn = _early_stopper(cfg, fid, prev, os.path.join(cfg.out, "best.pt")) if cfg.eval_every else None
+    eval_fn = (early_stopper(fid, cfg.eval_samples, cfg.patience, prev["history"] if prev else {},
+                             os.path.join(cfg.out, "best.pt")) if cfg.eval_every else None)
     t0 = time.perf_counter()
     history = fit(model, (x, y), steps, seed=cfg.seed, device=device, log_every=cfg.log_every,
-                  checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, resume=cfg.resume,
+                  checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, resume=prev or False,
                   sample_every=cfg.sample_every, sample_fn=grid_sampler(cfg.out, cfg.n_samples, cfg.seed),
                   eval_every=cfg.eval_every, eval_fn=eval_fn, amp=cfg.amp, progress=cfg.progress, meta=meta)
     seconds = time.perf_counter() - t0
     done = history["step"][-1] if history["step"] else start
 
-    _json(history, os.path.join(cfg.out, "history.json"))
+    _save_json(history, os.path.join(cfg.out, "history.json"))
     if history["step"]:
         fig = loss_curves(history, title=f"{cfg.model} on {cfg.data}")
         fig.savefig(os.path.join(cfg.out, "loss_curves.png"), dpi=100)
@@ -290,40 +297,36 @@ def run(cfg):
     if cfg.fid:
         try:
             metrics["fid"] = (fid or FID(cfg, shape, device))(model, cfg.fid_samples)
-        except Exception as e:                         # the run itself is done: record, don't lose it
+        except (OSError, RuntimeError, ValueError) as e:   # e.g. no extractor weights offline: keep the run
             metrics["fid"] = {"skipped": f"{type(e).__name__}: {e}"}
             print(f"warning: final FID skipped ({metrics['fid']['skipped']})", file=sys.stderr)
-    _json(metrics, os.path.join(cfg.out, "metrics.json"))
+    _save_json(metrics, os.path.join(cfg.out, "metrics.json"))
     return metrics
 
 
+_USER_ERRORS = (ValueError, TypeError, OSError, FloatingPointError, RunFolderBusy)
+
+
 def main(argv=None):
-    """Entry point of ``python -m mixgan.train``: errors become one line and exit status 2."""
+    """Entry point of ``python -m mixgan.train``: a user error is one line on stderr and
+    exit status 2 (see the module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        make_parser().print_help()
+        raise SystemExit(0)
     try:
-        cfg = parse_args(sys.argv[1:] if argv is None else argv)
+        cfg = parse_args(argv)
         metrics = run(cfg)
-    except (ValueError, PermissionError, FileNotFoundError, FileExistsError, FloatingPointError) as e:
-        print(f"mixgan.train: error: {e}", file=sys.stderr)
+    except _USER_ERRORS as e:
+        msg = str(e) if not isinstance(e, OSError) or not e.strerror else f"{e.strerror}"
+        if isinstance(e, OSError) and e.filename and e.filename not in msg:
+            msg += f": {e.filename}"
+        print(f"mixgan.train: error: {msg}", file=sys.stderr)
+        if isinstance(e, UsageError):
+            print("(python -m mixgan.train --help lists the options)", file=sys.stderr)
         raise SystemExit(2) from None
     fid = metrics.get("fid", {})
     print(f"done: {metrics['steps']} steps, {metrics['steps_per_s']} steps/s, d_loss {metrics['d_loss']}, "
           f"g_loss {metrics['g_loss']}" + (f", FID {fid['fid']:.2f} ({fid['extractor']})" if "fid" in fid else "")
           + f"; outputs in {cfg.out}")
     return metrics
-
-
-def load_run(folder):
-    """A run folder as a dict: metrics, history, config (each None when its file is missing),
-    grids (the samples_*.png paths, in step order) and folder.  None if `folder` holds no
-    metrics.json (no finished run there)."""
-    from pathlib import Path
-    folder = Path(folder)
-    if not (folder / "metrics.json").is_file():
-        return None
-
-    def read(name):
-        p = folder / name
-        return json.loads(p.read_text()) if p.is_file() else None
-
-    return {"folder": folder, "metrics": read("metrics.json"), "history": read("history.json"),
-            "config": read("config.json"), "grids": sorted(folder.glob("samples_*.png"))}

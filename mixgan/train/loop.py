@@ -5,27 +5,48 @@
                   sample_every=500, sample_fn=grid_sampler("runs/a"))
 
 One *step* is one generator update (after ``n_critic`` critic updates).  A checkpoint is
-one dict {config, model, opt_g, opt_d, step, rng, history, meta}: written atomically, read
-with ``weights_only=True``; ``resume=True`` continues bit-identically on the CPU.
-A non-finite loss stops training with a FloatingPointError naming the step; the last
-checkpoint on disk is then the last good one (a step is only saved after its check).
+one dict {config, model, opt_g, opt_d, step, rng, history, meta, sha256}, written atomically
+and verified on every read (see ``checkpoint.py``); ``resume=True`` continues bit-identically
+on the CPU.  While a run writes a checkpoint it holds the lock of its folder (``lock.py``):
+a second run on the same folder is refused.
+
+Divergence rule: training stops with a FloatingPointError, naming the step and the last
+verified checkpoint, as soon as
+  * a loss (critic or generator) is NaN or ±inf (checked at every step), or
+  * a weight or an optimiser state (Adam's moments) is NaN or ±inf (checked every
+    ``log_every`` steps and before every checkpoint).
+A checkpoint is only written when every tensor in it is finite, so the last verified
+checkpoint on disk always loads and holds finite weights and optimiser state.
 """
+import contextlib
 import math
 import os
-import tempfile
+from contextlib import ExitStack
 
 import torch
 from tqdm.auto import tqdm
 
-from ..models import from_config, save_atomic
+from ..models import from_config
+from .checkpoint import all_finite, non_finite, read_checkpoint, write_checkpoint
+from .checks import (check_betas, check_config, check_data, check_seed, check_tensors, check_writable,
+                     positive_float, positive_int)
+from .lock import run_lock
+
+__all__ = ["fit", "pick_device", "fixed_latents", "grid_sampler", "load_checkpoint", "check_config",
+           "check_data", "check_writable"]
 
 
 def pick_device(device=None):
-    """CUDA when present, else CPU (or what the caller asked for)."""
+    """CUDA when present, else CPU (or what the caller asked for: a torch.device or a name)."""
     if device is not None:
-        device = torch.device(device)
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {str(device)!r} was asked for but no CUDA GPU is available; use 'cpu'")
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(f"unsupported device {str(device)!r}; use 'cpu', 'cuda' or 'cuda:N'")
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -34,15 +55,27 @@ class _Batches:
     """Draws random minibatches (with replacement) from tensors or a Dataset, using its
     own torch.Generator so that the data order is part of the checkpointed RNG state."""
 
-    def __init__(self, data, device, seed):
+    def __init__(self, data, device, seed, model):
         if isinstance(data, (tuple, list)):
+            if len(data) != 2:
+                raise ValueError(f"data as a pair must be (x, y), got {len(data)} items")
             x, y = data
         else:                                    # a Tensor, or a torch Dataset of (x, y)
             x, y = data, None
+        if isinstance(x, torch.Tensor) or y is not None:
+            x, y = check_tensors(x, y, model)
+            x, y = x.to(device), (y.to(device) if y is not None else None)
+        else:                                    # a Dataset: its first item must be (Tensor, label)
+            try:
+                first = x[0] if len(x) else None
+                ok = first is None or (isinstance(first, (tuple, list)) and isinstance(first[0], torch.Tensor)
+                                       and first[0].is_floating_point())
+            except Exception:                    # not indexable, or a broken Dataset
+                ok = False
+            if not ok:
+                raise TypeError("data must be a Tensor, a pair (x, y) of Tensors or a Dataset of "
+                                f"(float Tensor, label) items, got {type(x).__name__}")
         self.x, self.y, self.device = x, y, device
-        if isinstance(x, torch.Tensor):
-            self.x = x.to(device)
-            self.y = y.to(device) if y is not None else None
         self.n = len(x)
         if self.n < 1:
             raise ValueError("training data is empty")
@@ -54,7 +87,7 @@ class _Batches:
             idx = idx.to(self.device)
             return self.x[idx], (self.y[idx] if self.y is not None else None)
         items = [self.x[int(i)] for i in idx]
-        x = torch.stack([it[0] for it in items]).to(self.device)
+        x = torch.stack([it[0] for it in items]).float().to(self.device)
         y = torch.tensor([int(it[1]) for it in items], device=self.device)
         return x, y
 
@@ -76,46 +109,6 @@ def _set_rng_state(state, batches):
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def check_config(ckpt, model, path, meta=None):
-    """A checkpoint may only resume the model (name and config) it was written for, and,
-    when ``meta`` is given, the run settings (e.g. data set, batch size) it was written with."""
-    for what, mine, theirs in (("model/config", model.config_dict(), ckpt["config"]),
-                               ("run settings", meta, ckpt.get("meta"))):
-        if what == "run settings" and meta is None:
-            continue
-        theirs = theirs or {}
-        if mine != theirs:
-            diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-            raise ValueError(f"checkpoint {path} was written for another {what} (differs in {diff}: "
-                             f"checkpoint {[theirs.get(k) for k in diff]} vs now {[mine.get(k) for k in diff]}); "
-                             "start a new run folder instead")
-
-
-def check_data(shape, model):
-    """Data items of `shape` must match the model's data_shape; names what differs."""
-    want = tuple(model.cfg.data_shape)
-    if tuple(shape) == want:
-        return
-    if len(shape) == 3 and len(want) == 3 and shape[0] != want[0]:
-        raise ValueError(f"the data has {shape[0]} channel(s) but model {model.cfg.name!r} was built for "
-                         f"{want[0]} (data {tuple(shape)} vs model {want}); rebuild the model with "
-                         f"data_shape={tuple(shape)} or convert the images")
-    raise ValueError(f"data of shape {tuple(shape)} does not match the model's data_shape {want} "
-                     "(size / dimension)")
-
-
-def check_writable(path):
-    """Create the folder of `path` and prove it is writable by writing a probe file there."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as e:
-        raise PermissionError(f"output folder {folder} is not writable ({e.strerror or e}); "
-                              "choose another output folder (--out)") from None
-
-
 def _amp_dtype(amp, device):
     """Mixed precision is bfloat16 autocast on CUDA (same exponent range as fp32, so no
     GradScaler is needed, also for the gradient penalty); it is a no-op on the CPU."""
@@ -128,12 +121,50 @@ def _amp_dtype(amp, device):
 
 def _adam(params, **kw):
     """Adam, fused (one kernel per step: ~3x faster on the CPU and no full-size temporaries,
-    which matters for the 106 M leaf weights of a depth-8 HMoG) where torch supports it."""
+    which matters for the large leaf layers of a deep HMoG) where torch supports it."""
     params = list(params)
     try:
         return torch.optim.Adam(params, fused=True, **kw)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.Adam(params, **kw)
+
+
+def _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_every, eval_every, eval_fn,
+             checkpoint_every, sample_every, sample_fn, lr_decay, amp, meta, resume):
+    """fit's keyword arguments checked, with None meaning the model's config value."""
+    o = dict(bs=cfg.batch_size if batch_size is None else positive_int("batch_size", batch_size, most=2 ** 20),
+             n_critic=cfg.n_critic if n_critic is None else positive_int("n_critic", n_critic, most=10 ** 4),
+             lr=cfg.lr if lr is None else positive_float("lr", lr),
+             betas=check_betas(cfg.betas if betas is None else betas),
+             amsgrad=cfg.amsgrad if amsgrad is None else amsgrad,
+             log_every=positive_int("log_every", log_every))
+    o["gbs"] = cfg.g_batch_size if g_batch_size is None else positive_int("g_batch_size", g_batch_size, most=2 ** 20)
+    o["checkpoint_every"] = positive_int("checkpoint_every", checkpoint_every, allow_none=True, allow_zero=True)
+    for name, every, fn in (("eval_every", eval_every, eval_fn), ("sample_every", sample_every, sample_fn)):
+        o[name] = positive_int(name, every, allow_none=True, allow_zero=True)     # None / 0: off
+        if o[name] and not callable(fn):
+            raise TypeError(f"{name}={every} needs a callable {name.split('_')[0]}_fn, got {fn!r}")
+    if lr_decay is not None and (isinstance(lr_decay, bool) or not isinstance(lr_decay, (int, float))
+                                 or not 0 < lr_decay <= 1):
+        raise ValueError(f"lr_decay must be a fraction in (0, 1], got {lr_decay!r}")
+    for name, v in (("amsgrad", o["amsgrad"]), ("amp", amp)):
+        if not isinstance(v, bool):
+            raise TypeError(f"{name} must be True or False, got {v!r}")
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict of plain values or None, got {type(meta).__name__}")
+    if not (isinstance(resume, (bool, dict))):
+        raise TypeError(f"resume must be True / False or a checkpoint dict, got {type(resume).__name__}")
+    return o
+
+
+def _remove_stale_temporaries(checkpoint):
+    """Temporary files of `checkpoint` left by a killed writer (``.ckpt.pt.*.tmp``); safe to
+    delete while this process holds the folder's lock, as no one else writes there."""
+    folder, name = os.path.split(os.path.abspath(checkpoint))
+    for f in os.listdir(folder):
+        if f.startswith(f".{name}.") and f.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, f))
 
 
 def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_size=None,
@@ -142,40 +173,64 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
         sample_every=None, sample_fn=None, amp=False, progress=True, meta=None):
     """Train `model` for `steps` generator iterations and return its history.
 
-    data: Tensor [N, …], a pair (x, y) of tensors, or a Dataset of (x, y).
-    Optimiser settings default to the model's config (the paper's values).
+    data: Tensor [N, …] (floating point, cast to float32), a pair (x, y) with integer labels
+    y [N], or a Dataset of (x, y).
+    batch_size, g_batch_size, n_critic, lr, betas, amsgrad: None takes the model's config
+    (the paper's values); given values must be valid (positive sizes and rates, betas in
+    [0, 1)), else ValueError / TypeError before any training.
     lr_decay: a fraction f in (0, 1]: both learning rates fall linearly to 0 over the last
-    f·steps steps (e.g. 0.5, as `benchmarks/toy_modes.py --sharp`; it sharpens toy samples);
-    None keeps them constant.
+    f·steps steps; None keeps them constant.
     eval_fn(model) -> dict is called every eval_every steps (RNG-neutral) and logged; a
     returned ``stop=True`` ends training early (after a checkpoint);
     sample_fn(model, step) every sample_every steps (e.g. ``grid_sampler(out_dir)``).
+    eval_every / checkpoint_every / sample_every: None or 0 turns them off.
+    checkpoint: a file path; its folder is locked for the run (``lock.RunFolderBusy`` if
+    another process trains there) and checked writable before training.
+    resume: True continues `checkpoint` when it exists (verified on read), or pass the dict
+    ``checkpoint.read_checkpoint`` returned to skip reading it again.
     amp: bfloat16 autocast on CUDA (ignored on the CPU).  meta: a dict of plain values
     stored in the checkpoint; resuming with a different meta is an error.
+    Divergence (a non-finite loss, weight or optimiser state): FloatingPointError naming the
+    last verified checkpoint (see the module docstring).
     history = {"step", "d_loss", "g_loss": lists every log_every steps, "eval": [dict]}.
     """
+    if not all(hasattr(model, a) for a in ("cfg", "d_loss", "g_loss", "g_parameters")):
+        raise TypeError(f"model must be a mixgan model (models.build), got {type(model).__name__}")
     cfg = model.cfg
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    steps = positive_int("steps", steps, allow_zero=True)
+    seed = check_seed(seed)
+    o = _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_every, eval_every, eval_fn,
+                 checkpoint_every, sample_every, sample_fn, lr_decay, amp, meta, resume)
     device = pick_device(device)
     amp_dtype = _amp_dtype(amp, device)
-    model.to(device).train()
-    batches = _Batches(data, device, seed)
+    batches = _Batches(data, device, seed, model)
     check_data(batches.shape(), model)
-    bs, gbs = batch_size or cfg.batch_size, g_batch_size or cfg.g_batch_size
-    n_critic = n_critic or cfg.n_critic
-    opt_kw = dict(lr=lr or cfg.lr, betas=tuple(betas or cfg.betas),
-                  amsgrad=cfg.amsgrad if amsgrad is None else amsgrad)
+    with ExitStack() as stack:
+        if checkpoint is not None:
+            checkpoint = os.fspath(checkpoint)
+            check_writable(checkpoint)
+            stack.enter_context(run_lock(os.path.dirname(os.path.abspath(checkpoint))))
+            _remove_stale_temporaries(checkpoint)
+        ckpt = None
+        if isinstance(resume, dict):
+            ckpt = resume
+        elif resume and checkpoint is not None and os.path.exists(checkpoint):
+            ckpt = read_checkpoint(checkpoint, map_location=device)
+        if ckpt is not None:
+            check_config(ckpt, model, checkpoint, meta)
+        return _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, eval_fn,
+                      sample_fn, lr_decay, progress, meta)
+
+
+def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, eval_fn, sample_fn,
+           lr_decay, progress, meta):
+    """The loop itself, on checked arguments (see ``fit``)."""
+    model.to(device).train()
+    opt_kw = dict(lr=o["lr"], betas=o["betas"], amsgrad=o["amsgrad"])
     opt_g, opt_d = _adam(model.g_parameters(), **opt_kw), _adam(model.disc.parameters(), **opt_kw)
-    if lr_decay is not None and not 0 < lr_decay <= 1:
-        raise ValueError(f"lr_decay must be a fraction in (0, 1], got {lr_decay}")
     history = {"step": [], "d_loss": [], "g_loss": [], "eval": []}
     start = 0
-    if checkpoint is not None:
-        check_writable(checkpoint)
-    if resume and checkpoint is not None and os.path.exists(checkpoint):
-        ckpt = torch.load(checkpoint, map_location=device, weights_only=True)
-        check_config(ckpt, model, checkpoint, meta)
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt_g.load_state_dict(ckpt["opt_g"])
         opt_d.load_state_dict(ckpt["opt_d"])
@@ -183,21 +238,38 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
         _set_rng_state(ckpt["rng"], batches)
     else:
         torch.manual_seed(seed)
+    verified = (checkpoint, start) if ckpt is not None and checkpoint is not None else None
+
+    def diverged(step, what):
+        kept = (f"the last verified checkpoint is {verified[0]} (step {verified[1]})" if verified
+                else "no checkpoint was written")
+        raise FloatingPointError(f"training diverged at step {step}: {what}; {kept}. "
+                                 "Lower the learning rate or change the settings and start a new run")
+
+    def check_state(step):
+        state = {"model": model.state_dict(), "opt_g": opt_g.state_dict()["state"],
+                 "opt_d": opt_d.state_dict()["state"]}
+        if not all_finite(state):
+            bad = non_finite(state)
+            diverged(step, f"non-finite weights / optimiser state in {', '.join(bad[:3])}")
 
     def save(step):
-        save_atomic({"config": model.config_dict(), "model": model.state_dict(),
-                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                     "rng": _rng_state(batches), "history": history, "meta": meta}, checkpoint)
+        check_state(step)
+        write_checkpoint({"config": model.config_dict(), "model": model.state_dict(),
+                          "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
+                          "rng": _rng_state(batches), "history": history, "meta": meta}, checkpoint)
+        return checkpoint, step
 
+    bs, gbs, n_critic = o["bs"], o["gbs"], o["n_critic"]
     autocast = torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None)
     fork = dict(devices=[device] if device.type == "cuda" else [])   # side jobs leave the RNG alone
     bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress,
-               desc=f"{cfg.name}", dynamic_ncols=True)
+               desc=f"{model.cfg.name}", dynamic_ncols=True)
     for step in bar:
         if lr_decay:                                                # linear decay to 0 at the end
             for opt in (opt_g, opt_d):
                 for group in opt.param_groups:
-                    group["lr"] = opt_kw["lr"] * min(1.0, (steps - step) / (lr_decay * steps))
+                    group["lr"] = o["lr"] * min(1.0, (steps - step) / (lr_decay * steps))
         for _ in range(n_critic):                                   # critic / D steps
             x, y = batches(bs)
             with autocast:                                          # G runs under no_grad in d_loss
@@ -215,29 +287,27 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
         d, g = d_loss.item(), g_loss.item()
         done = step + 1
         if not (math.isfinite(d) and math.isfinite(g)):
-            kept = (f"; the last good checkpoint is kept at {checkpoint}"
-                    if checkpoint and os.path.exists(checkpoint) else "; no checkpoint was written yet")
-            raise FloatingPointError(f"training stopped: non-finite loss at step {done} "
-                                     f"(d_loss={d}, g_loss={g}){kept}")
+            diverged(done, f"non-finite loss (d_loss={d}, g_loss={g})")
         stop = False
-        if eval_fn is not None and eval_every and (done % eval_every == 0 or done == steps):
+        if eval_fn is not None and o["eval_every"] and (done % o["eval_every"] == 0 or done == steps):
             with torch.random.fork_rng(**fork):
                 result = dict(eval_fn(model))
             stop = bool(result.pop("stop", False))                  # early stopping on request
             history["eval"].append({"step": done, **result})
             model.train()
         last = done == steps or stop
-        if done % log_every == 0 or last:
+        if done % o["log_every"] == 0 or last:
+            check_state(done)
             history["step"].append(done)
             history["d_loss"].append(d)
             history["g_loss"].append(g)
             bar.set_postfix(d=f"{d:.3f}", g=f"{g:.3f}")
-        if sample_fn is not None and sample_every and (done % sample_every == 0 or last):
+        if sample_fn is not None and o["sample_every"] and (done % o["sample_every"] == 0 or last):
             with torch.random.fork_rng(**fork):
                 sample_fn(model, done)
             model.train()
-        if checkpoint is not None and ((checkpoint_every and done % checkpoint_every == 0) or last):
-            save(done)
+        if checkpoint is not None and ((o["checkpoint_every"] and done % o["checkpoint_every"] == 0) or last):
+            verified = save(done)
         if stop:
             break
     model.eval()
@@ -283,8 +353,9 @@ def grid_sampler(out_dir, n=64, seed=0, nrow=None):
 
 
 def load_checkpoint(path, map_location="cpu"):
-    """(model, checkpoint dict) from a training checkpoint."""
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    """(model, checkpoint dict) from a training checkpoint, verified (checksum, finite values)
+    by ``checkpoint.read_checkpoint``; a damaged file is one CheckpointError naming it."""
+    ckpt = read_checkpoint(path, map_location=map_location)
     model = from_config(ckpt["config"])
     model.load_state_dict(ckpt["model"])
     return model, ckpt
