@@ -18,7 +18,7 @@ SHAPES = [(1, 28, 28), (1, 32, 32), (3, 32, 32), (3, 64, 64)]
 def test_every_model_does_one_d_and_one_g_step(name, shape):
     """Every model at tiny width (base 8): one critic step and one generator step change
     D and G, the losses are finite, samples have the data shape and lie in [-1, 1]."""
-    model = build(name, shape, base=8, K=4, depth=2)
+    model = build(name, shape, base=8, K=4, depth=2, n_classes=4)
     x = torch.rand(8, *shape) * 2 - 1
     y = torch.arange(8) % model.cfg.n_classes
     g0 = [p.detach().clone() for p in model.g_parameters()]
