@@ -1,11 +1,11 @@
-"""Metrics for generative models (SPEC §5): pure functions on feature tensors, plus extractors.
+"""Metrics for generative models: pure functions on feature tensors, plus extractors.
 
     f_real = ext.features(real_images); f_fake = ext.features(fake_images)
     frechet_distance(f_real, f_fake)          # FID in ext's features
     knn_two_sample(f_real, f_fake, k=5)       # (acc_real, acc_fake), 0.5 is ideal
     precision_recall(f_real, f_fake, k=3)     # Kynkäänniemi et al. 2019
     inception_score(ext.probs(fake_images))   # (mean, std)
-    quality_diversity(fake_images, clf, clf.features(train_images))   # seed 003 scores
+    quality_diversity(fake_images, clf, clf.features(train_images))   # the MM-GAN paper's scores
     cluster_acc(y, y_hat), nmi(y, y_hat)
     toy_scores(samples, spec)                 # 2-D toys: modes, high-quality %, KL, NLL
 

@@ -1,4 +1,4 @@
-"""Building blocks of SPEC §2: priors p(z), heads z -> h, bodies h -> x, discriminators."""
+"""Building blocks of every model: priors p(z), heads z -> h, bodies h -> x, discriminators."""
 from .bodies import DCGANBody, DCGANDisc, MLPBody, MLPDisc
 from .heads import GatedHead, Linear, MultiHead, SoftMixture, SoftTree, mix_linear
 from .priors import GaussianMixture, Normal, truncate

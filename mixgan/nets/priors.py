@@ -2,7 +2,7 @@
 
 Every prior has ``sample(n, scale=1.0, k=None) -> (z [n, d], k [n])`` where ``k`` is
 the mixture component (always 0 for ``Normal``) and ``scale`` multiplies the
-covariance after training (the σ quality–diversity trade-off of seed 003 §4.3):
+covariance after training (the quality–diversity trade-off of the MM-GAN paper, sec. 4.3):
 
     z | k ~ N(μ_k, scale · Σ_k)      i.e.   z = μ_k + sqrt(scale) · A_k ε,  ε ~ N(0, I)
 
@@ -39,11 +39,11 @@ class Normal(nn.Module):
 
 
 class GaussianMixture(nn.Module):
-    """Uniform mixture of K Gaussians (MM-GAN, seed 003 §2.1).
+    """Uniform mixture of K Gaussians (MM-GAN paper, sec. 2.1).
 
     static  (learn="none"): μ_k ~ U[-c, c]^d fixed, Σ_k = var · I (`var` a variance: A_k = √var).
     dynamic (learn="diag" / "full"): μ_k and A_k learned, Σ_k = A_k A_kᵀ, sampled by
-    reparameterisation z = μ_k + A_k ε so gradients reach μ and A (seed 003 §2.1.2).
+    reparameterisation z = μ_k + A_k ε so gradients reach μ and A (MM-GAN paper, sec. 2.1.2).
     """
 
     def __init__(self, K, d, c=0.1, var=0.15, learn="none", seed=None, *, sigma=None):
