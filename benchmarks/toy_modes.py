@@ -7,7 +7,7 @@
                                                          # the run that meets the grid25 target
     python benchmarks/toy_modes.py --quick               # seconds: a dry run for the tests
 
-Each run trains one model with the toy defaults of ``models._toy_defaults`` on one thread
+Each run trains one model with the toy defaults of ``models.toy_defaults`` on one thread
 (``toys.train_toy``).  --sharp adds the recipe ``presets.TOY_RECIPES["sharp"]``, the same for
 every model: on grid25 30,000 steps, a BatchNorm toy body (build(body_norm="batch")) and a learning
 rate that falls linearly to 0 over the second half of the steps (fit(lr_decay=0.5)).  It scores 2,500

@@ -17,7 +17,7 @@ faster per second of CPU.
 
 #: the models of notebook 01 and benchmarks/toy_modes.py (Normal prior, 2-D z)
 TOY_MODELS = ("fc", "mog", "hmog", "madgan", "mgan", "megan")
-#: generator steps per toy at the toy defaults (`models._toy_defaults`)
+#: generator steps per toy at the toy defaults (`models.toy_defaults`)
 TOY_STEPS = {"hmog5": 2000, "ring8": 3000, "grid25": 3000}
 #: recipes on top of the toy defaults, per toy: steps, build() and fit() keywords. "sharp" is the
 #: grid25 recipe that covers its 25 modes: a BatchNorm toy body and a learning rate falling

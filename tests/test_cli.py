@@ -154,7 +154,7 @@ def test_module_entry_point(tmp_path, monkeypatch, capsys):
     (["--extractor", "nope"], r"unknown extractor 'nope'"),
     (["--lr", "0"], r"lr must be a finite number > 0"),
     (["--depth", "1.5"], r"--depth.*takes an int"),
-    (["--sigma", "inf"], r"sigma must be a finite number"),
+    (["--var", "inf"], r"var must be a finite number"),
     (["--steps", "-1"], r"steps must be >= 0"),
 ])
 def test_bad_values_fail_before_training(tmp_path, capsys, monkeypatch, argv, msg):

@@ -62,7 +62,7 @@ OPTIONS = {
     "z_dim": st.one_of(st.integers(1, 6), any_number), "K": st.one_of(st.integers(1, 6), any_number),
     "depth": st.one_of(st.integers(1, 3), any_number), "arity": st.one_of(st.integers(2, 3), any_number),
     "hidden": st.one_of(st.integers(1, 16), any_number), "n_classes": st.one_of(st.integers(1, 6), any_number),
-    "c": any_number, "sigma": any_number, "lam": any_number, "beta": any_number, "lr": any_number,
+    "c": any_number, "var": any_number, "lam": any_number, "beta": any_number, "lr": any_number,
     "betas": st.one_of(st.tuples(any_number, any_number), junk), "pack": st.one_of(st.integers(1, 2), any_number),
     "learn": st.sampled_from(["none", "diag", "full", "nope", 3]), "body_norm": st.sampled_from(["none", "batch", "x"]),
     "mapping": junk, "amsgrad": st.one_of(st.booleans(), junk), "seed": st.one_of(st.integers(0, 9), any_number),
@@ -92,7 +92,7 @@ def test_build(name, options):
 @pytest.mark.parametrize("kw,msg", [
     (dict(depth=1.5), "depth must be a whole number"), (dict(arity=2.5), "arity must be a whole number"),
     (dict(K=2.5), "K must be a whole number"), (dict(n_classes=0), "n_classes must be >= 1"),
-    (dict(base=0), "base must be >= 1"), (dict(sigma=math.inf), "sigma must be a finite number > 0"),
+    (dict(base=0), "base must be >= 1"), (dict(var=math.inf), "var must be a finite number > 0"),
     (dict(c=math.inf), "c must be a finite number"), (dict(z_dim=0), "z_dim must be >= 1"),
     (dict(hidden=0), "hidden must be >= 1"), (dict(lam=math.nan), "lam must be a finite number"),
     (dict(lr=0.0), "lr must be a finite number > 0"), (dict(n_critic=0), "n_critic must be >= 1"),
