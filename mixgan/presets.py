@@ -66,3 +66,8 @@ def setting(table, name):
 #: learning rate and batch, and a learning rate falling linearly to 0 over the last 30 % of the steps.
 #: Use: toys.train_toy("hmog", "hmog5", seed=s, depth=3, **QUICKSTART).
 QUICKSTART = dict(steps=1000, fit_kw=dict(lr=2e-3, batch_size=256, lr_decay=0.3))
+
+#: notebook 00: the same single generator over a Gaussian-mixture latent (MM-GAN's static prior) on the
+#: 2-D toys: K = 10 fixed means μ_k ~ U[-3, 3]^2, each with variance 0.02 (std 0.14), so that little of
+#: p(z) lies between components. Use: toys.train_toy("fc", "hmog5", seed=s, **MIXTURE_LATENT, **QUICKSTART).
+MIXTURE_LATENT = dict(prior="gmm", K=10, c=3.0, var=0.02, z_dim=2)
