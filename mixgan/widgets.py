@@ -1,11 +1,16 @@
-"""ipywidgets explorers for the notebooks.  Each one only wires a control to a plain function
-(run those headless; nothing is ever asserted through a widget):
+"""ipywidgets explorers for the notebooks.  Each one only wires a control to a plain function that
+returns a matplotlib Figure (run those headless; nothing is ever asserted through a widget):
 
     leaf_explorer(summary)      slider over leaves   -> plots.leaf_samples_figure(summary, leaf)
-    scale_explorer(model)       slider over scale s  -> analysis.sample_grid_at(model, s) as a grid
-    cluster_explorer(x, pred)   dropdown of clusters -> plots.image_rows of that cluster's images
+    scale_explorer(model)       slider over scale s  -> scale_grid_figure(model, s)
+    cluster_explorer(x, pred)   dropdown of clusters -> cluster_figure(x, pred, cluster)
 
-    display(leaf_explorer(s))   # in JupyterLab
+    leaf_explorer(s)            # last line of a JupyterLab cell: the control and ONE live figure
+
+In JupyterLab an explorer is a VBox of the control and an `ipywidgets.Output` (`live`); moving the control
+clears the Output, draws the new figure into it and closes it (so the inline backend never shows
+it a second time).  Figures still open in the cell when the explorer is built are closed too:
+ipywidgets' `interactive` would flush them above the widget as a stale static copy.
 
 Headless runs (MIXGAN_HEADLESS=1, set by `mixgan.notebook.run` and the test session) get the
 control's first position as a static figure and no widget: a kernel that sends widget messages
@@ -19,6 +24,8 @@ import torch
 from . import analysis, plots
 from .analysis.latents import renamed
 
+WIDTH = 9.0          # inches: the explorers' image grids are >= 600 px wide at any notebook dpi >= 67
+
 
 def _show(fig):
     from IPython.display import display
@@ -31,21 +38,45 @@ def headless():
     return os.environ.get("MIXGAN_HEADLESS", "") not in ("", "0")
 
 
-def _explorer(show, name, first, control):
-    """`ipywidgets.interactive(show, name=control(w))`. Headless: show(first) once and return None
+def live(draw, control):
+    """`ipywidgets.VBox([control, out])`: `out` (an `ipywidgets.Output`, also `box.out`) shows
+    `draw(control.value)` (a Figure) and is redrawn, cleared first, whenever the value changes."""
+    import ipywidgets as w
+    out = w.Output()
+
+    def update(*_):
+        fig = draw(control.value)
+        with out:
+            out.clear_output(wait=True)
+            _show(fig)
+    control.observe(update, names="value")
+    box = w.VBox([control, out])
+    box.out, box.update = out, update
+    update()
+    return box
+
+
+def _explorer(draw, first, control):
+    """`live(draw, control(ipywidgets))`. Headless: show draw(first) once and return None
     (no widget is created: a widget opens a comm even when it is never displayed)."""
     if headless():
-        show(first)
+        _show(draw(first))
         return None
     import ipywidgets as w
-    return w.interactive(show, **{name: control(w)})
+    plt.close("all")                 # figures left open in the cell would show as a stale copy
+    return live(draw, control(w))
 
 
 @renamed(sigma="scale")
-def scale_grid_figure(model, scale, n=64, seed=0, nrow=8):
-    """The scale explorer's figure: `analysis.sample_grid_at(model, scale)` (the same noise for every scale)."""
+def scale_grid_figure(model, scale, n=64, seed=0, nrow=8, width=WIDTH):
+    """The scale explorer's figure: `analysis.sample_grid_at(model, scale)` (the same noise for every
+    scale) as one grid, `width` inches wide."""
     x = analysis.sample_grid_at(model, scale, n=n, seed=seed)
-    return plots.image_panels({f"scale s = {scale:.1f}": x}, nrow=nrow)
+    rows = (len(x) + nrow - 1) // nrow
+    fig, ax = plt.subplots(figsize=(width, width * rows / nrow + 0.4))
+    plots.image_grid(x, nrow=nrow, title=f"the same noise at scale s = {scale:.1f}", ax=ax, padding=1)
+    fig.tight_layout()
+    return fig
 
 
 def cluster_figure(x, pred, cluster, m=16):
@@ -57,21 +88,21 @@ def cluster_figure(x, pred, cluster, m=16):
 def leaf_explorer(summary):
     """A slider over the leaves of a `analysis.tree_summary`; shows that leaf's top samples."""
     K = summary["leaf_x"].shape[0]
-    return _explorer(lambda leaf: _show(plots.leaf_samples_figure(summary, leaf)), "leaf", 0,
+    return _explorer(lambda leaf: plots.leaf_samples_figure(summary, leaf), 0,
                      lambda w: w.IntSlider(0, 0, K - 1, description="leaf"))
 
 
 @renamed(sigmas="scales")
 def scale_explorer(model, n=64, seed=0, scales=analysis.SCALES):
     """A slider over the prior's covariance scale s that re-samples the same noise (MM-GAN paper Fig. 4.4)."""
-    return _explorer(lambda scale: _show(scale_grid_figure(model, scale, n, seed)), "scale", 1.0,
+    return _explorer(lambda scale: scale_grid_figure(model, scale, n, seed), 1.0,
                      lambda w: w.SelectionSlider(options=list(scales), value=1.0, description="scale s"))
 
 
 def cluster_explorer(x, pred, m=16):
     """A dropdown over clusters showing images assigned to each (e.g. from `analysis.gan_cluster`)."""
     ids = sorted(int(c) for c in set(torch.as_tensor(pred).tolist()))
-    return _explorer(lambda cluster: _show(cluster_figure(x, pred, cluster, m)), "cluster", ids[0],
+    return _explorer(lambda cluster: cluster_figure(x, pred, cluster, m), ids[0],
                      lambda w: w.Dropdown(options=ids, description="cluster"))
 
 

@@ -103,9 +103,32 @@ def test_explorers_are_widgets_unless_headless(monkeypatch):
     pred = np.array([2, 1, 1, 2])
     monkeypatch.setenv("MIXGAN_HEADLESS", "0")
     w = widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred)
-    assert isinstance(w, ipywidgets.interactive) and w.children[0].options == (1, 2)
+    assert isinstance(w, ipywidgets.VBox) and w.children[0].options == (1, 2)
+    assert isinstance(w.children[1], ipywidgets.Output)
     monkeypatch.setenv("MIXGAN_HEADLESS", "1")
     assert widgets.headless() and widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred) is None
+
+
+def test_explorer_shows_one_live_figure(monkeypatch):
+    """Moving the control redraws into the widget's Output and closes each figure; a figure left open
+    in the cell is closed when the explorer is built (it would show as a stale copy above the widget)."""
+    monkeypatch.setenv("MIXGAN_HEADLESS", "0")
+    shown = []
+    monkeypatch.setattr(widgets, "_show", lambda fig: (shown.append(fig.axes[0].get_title()), plt.close(fig)))
+    plt.figure()                                                   # e.g. a figure saved earlier in the cell
+    w = widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), np.array([2, 1, 1, 2]))
+    assert plt.get_fignums() == [] and shown == ["cluster 1: first 2 images"]
+    w.children[0].value = 2
+    assert shown[-1] == "cluster 2: first 2 images" and len(shown) == 2 and plt.get_fignums() == []
+
+
+def test_explorer_grids_are_at_least_600_px_wide():
+    mm = models.build("mmgan_static", (1, 28, 28), K=3, base=2)
+    summary = dict(leaf_x=torch.zeros(2, 5, 1, 8, 8), leaf_p=torch.ones(2, 5), leaf_usage=torch.ones(2) / 2)
+    for fig in (widgets.scale_grid_figure(mm, 1.5, n=40), plots.leaf_samples_figure(summary, 1)):
+        fig.canvas.draw()
+        assert fig.get_tightbbox().width * 100 >= 600, fig.get_tightbbox()   # inches -> px at dpi 100
+        plt.close(fig)
 
 
 def test_old_sigma_names_point_to_the_scale_ones():

@@ -101,7 +101,7 @@ def tree_figure(summary, title=None, size=0.9, unit=0.55, show_usage=True):
         for j in range(top):
             _put(ax, leaf_x[k, j], cx, y_top - j * (size + 0.08), size)
         label = f"{k}" + (f"\n{100 * float(summary['leaf_usage'][k]):.0f}%" if show_usage else "")
-        ax.text(cx, y_leaf - size / 2 - 0.03, label, ha="center", va="top", fontsize=6, color="0.3")
+        ax.text(cx, y_leaf - size / 2 - 0.03, label, ha="center", va="top", fontsize=7, color="0.2")
     ax.set_xlim(0, K)
     ax.set_ylim(y_bottom, size / 2 + 0.1)
     ax.set_aspect("equal")
@@ -136,10 +136,10 @@ def leaf_samples_figure(summary, leaf):
     """One leaf's top samples from a `tree_summary`, titled with P(leaf | z) of each."""
     from ..analysis import leaf_samples
     x, p = leaf_samples(summary, leaf)
-    fig, axes = _plt.subplots(1, len(x), figsize=(1.3 * len(x), 1.6), squeeze=False)
+    fig, axes = _plt.subplots(1, len(x), figsize=(max(7.5, 1.5 * len(x)), 2.1), squeeze=False)   # >= 600 px wide
     for ax, img, pi in zip(axes[0], x, p):
         ax.imshow(to_display(img), cmap="gray", vmin=0, vmax=1)
-        ax.set_title(f"P={float(pi):.2f}", fontsize=8)
+        ax.set_title(f"P={float(pi):.2f}", fontsize=9)
         ax.axis("off")
     fig.suptitle(f"leaf {leaf}: usage {100 * float(summary['leaf_usage'][leaf]):.1f}% of z", fontsize=9)
     fig.tight_layout()
