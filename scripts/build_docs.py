@@ -29,19 +29,28 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from strip_solutions import is_solution, strip  # noqa: E402
 
-MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+# MathJax 2 as jupyter-server-mathjax ships it (STIX-Web fonts only), loaded from the site itself.
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe,local/mixgan"
+MATHJAX_LOCAL = """\
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web",
+                                 webFont: "STIX-Web", imageFont: null}});
+MathJax.Ajax.loadComplete("[MathJax]/config/local/mixgan.js");
+"""
 
-# Folds each run of consecutive cells tagged `solution` into one <details> block.
+# Folds each run of consecutive solution cells into one <details> block.  Code cells carry their tags
+# as the class celltag_solution; markdown cells get the marker MARK (see mark_solutions).
+MARK = '<span class="mixgan-solution-mark"></span>'
 FOLD_JS = """\
 document.addEventListener("DOMContentLoaded", function () {
-  var cells = document.querySelectorAll(".jp-Cell.celltag_solution");
+  if (document.querySelector("details.mixgan-solution")) return;     // folded already
   var box = null, last = null;
-  cells.forEach(function (cell) {
+  document.querySelectorAll(".jp-Notebook > .jp-Cell").forEach(function (cell) {
+    if (!(cell.classList.contains("celltag_solution") || cell.querySelector(".mixgan-solution-mark"))) return;
     if (!box || last.nextElementSibling !== cell) {
       box = document.createElement("details");
       box.className = "mixgan-solution";
       var s = document.createElement("summary");
-      s.textContent = "Solution (click to expand)";
+      s.textContent = "Solution";
       box.appendChild(s);
       cell.parentNode.insertBefore(box, cell);
     }
@@ -78,6 +87,21 @@ def title(nb, fallback):
     return fallback
 
 
+def for_site(nb):
+    """The notebook as a page shows it (a new dict): without papermill's injected-parameters cell
+    and the widget state (its viewer comes from a CDN; headless runs draw static figures)."""
+    cells = [c for c in nb["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    meta = {k: v for k, v in nb.get("metadata", {}).items() if k != "widgets"}
+    return dict(nb, cells=cells, metadata=meta)
+
+
+def mark_solutions(nb):
+    """The notebook with MARK at the top of each markdown cell tagged ``solution`` (a new dict)."""
+    cells = [dict(c, source=MARK + "\n\n" + "".join(c["source"]))
+             if c["cell_type"] == "markdown" and is_solution(c) else c for c in nb["cells"]]
+    return dict(nb, cells=cells)
+
+
 def mathjax_dir():
     try:
         import jupyter_server_mathjax
@@ -106,13 +130,16 @@ def write_sources(nbs, src):
         shutil.rmtree(src)
     (src / "assets").mkdir(parents=True)
     shutil.copytree(mathjax_dir(), src / "assets" / "mathjax")
+    (src / "assets" / "mathjax" / "config" / "local").mkdir(exist_ok=True)
+    (src / "assets" / "mathjax" / "config" / "local" / "mixgan.js").write_text(MATHJAX_LOCAL)
     (src / "assets" / "solutions.js").write_text(FOLD_JS)
     (src / "assets" / "course.css").write_text(EXTRA_CSS)
     nav, rows = [{"Course": "index.md"}], []
     for stem, nb in nbs.items():
+        nb = for_site(nb)
         name = title(nb, stem)
         n_sol = sum(is_solution(c) for c in nb["cells"])
-        (src / f"{stem}.ipynb").write_text(json.dumps(nb, ensure_ascii=False))
+        (src / f"{stem}.ipynb").write_text(json.dumps(mark_solutions(nb), ensure_ascii=False))
         (src / f"{stem}_exercises.ipynb").write_text(json.dumps(strip(nb), ensure_ascii=False))
         nav.append({name: [{"Chapter": f"{stem}.ipynb"}, {"Exercises": f"{stem}_exercises.ipynb"}]})
         rows.append(f"| {name} | [chapter]({stem}.ipynb) | [exercises]({stem}_exercises.ipynb) | {n_sol} |")

@@ -65,7 +65,10 @@ def test_chapter_page_has_title_figure_and_local_mathjax(site):
     assert src, "no local MathJax script"
     assert (site / src.group(1).split("?")[0]).is_file()
     assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in html
-    assert "celltag_solution" in html and (site / "assets" / "solutions.js").is_file()   # folded, not lost
+    # solutions folded, not lost: code cells by their tag class, markdown cells by a marker
+    assert "celltag_solution" in html and "mixgan-solution-mark" in html
+    assert (site / "assets" / "solutions.js").is_file()
+    assert (site / "assets" / "mathjax" / "config" / "local" / "mixgan.js").is_file()
     index = (site / "index.html").read_text()
     assert "00_quickstart.html" in index and "00_quickstart_exercises.html" in index
 
@@ -78,7 +81,7 @@ def test_exercises_page_has_no_solution_code(site):
     only_in_solutions = identifiers([c for c in sol if c["cell_type"] == "code"]) - identifiers(rest)
     assert only_in_solutions, "notebook 00 should have worked solutions"
     chapter, exercises = page_text(site / "00_quickstart.html"), page_text(site / "00_quickstart_exercises.html")
-    assert "celltag_solution" not in exercises
+    assert "celltag_solution" not in exercises and "mixgan-solution-mark" not in exercises
     has = lambda text, w: re.search(rf"\b{w}\b", text)
     assert all(has(chapter, w) for w in only_in_solutions)
     assert not [w for w in only_in_solutions if has(exercises, w)]
