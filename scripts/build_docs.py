@@ -111,17 +111,24 @@ def mathjax_dir():
 
 
 def execute(paths, exec_dir):
-    """Run each notebook at its quick settings; returns {stem: executed path}."""
+    """Run each notebook at its quick settings; returns ({stem: executed path}, [failed stems]).
+    A notebook that fails is still rendered: papermill saves it with the error in place."""
+    from papermill.exceptions import PapermillExecutionError
     from mixgan.notebook import run
     os.environ.setdefault("MIXGAN_HEADLESS", "1")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    done = {}
+    done, failed = {}, []
     for p in paths:
         t0 = time.perf_counter()
-        done[p.stem] = run(p.stem, exec_dir)
-        print(f"executed {p.name} in {time.perf_counter() - t0:.0f} s", flush=True)
-    return done
+        try:
+            done[p.stem] = run(p.stem, exec_dir)
+            print(f"executed {p.name} in {time.perf_counter() - t0:.0f} s", flush=True)
+        except PapermillExecutionError as e:
+            done[p.stem] = Path(exec_dir).resolve() / p.name
+            failed.append(p.stem)
+            print(f"FAILED {p.name} after {time.perf_counter() - t0:.0f} s: {e.ename}: {e.evalue}", flush=True)
+    return done, failed
 
 
 def write_sources(nbs, src):
@@ -172,7 +179,7 @@ def mkdocs_config(src, site, nav):
 
 
 def build(only=None, execute_nbs=True, out=ROOT / "build", notebooks=ROOT / "notebooks"):
-    """Build the site into <out>/site; returns its index.html.  `notebooks`: where the chapters
+    """Build the site into <out>/site; returns (its index.html, the notebooks that failed to run).  `notebooks`: where the chapters
     are read when not executed (executed chapters always come from notebooks/)."""
     from mkdocs.commands.build import build as mk_build
     from mkdocs.config import load_config
@@ -180,13 +187,13 @@ def build(only=None, execute_nbs=True, out=ROOT / "build", notebooks=ROOT / "not
 
     out = Path(out).resolve()
     paths = chapters(only, ROOT / "notebooks" if execute_nbs else notebooks)
-    executed = execute(paths, out / "docs-exec") if execute_nbs else {p.stem: p for p in paths}
+    executed, failed = execute(paths, out / "docs-exec") if execute_nbs else ({p.stem: p for p in paths}, [])
     nbs = {stem: json.loads(Path(p).read_text()) for stem, p in executed.items()}
     src, site = out / "docs-src", out / "site"
     cfg_file = out / "mkdocs.yml"
     cfg_file.write_text(yaml.safe_dump(mkdocs_config(src, site, write_sources(nbs, src)), sort_keys=False))
     mk_build(load_config(str(cfg_file)))
-    return site / "index.html"
+    return site / "index.html", failed
 
 
 def main(argv=None):
@@ -202,8 +209,10 @@ def main(argv=None):
     if a.notebooks.resolve() != (ROOT / "notebooks").resolve() and not a.no_execute:
         ap.error("--notebooks needs --no-execute (the executed chapters come from notebooks/)")
     t0 = time.perf_counter()
-    index = build(a.only, not a.no_execute, a.out, a.notebooks)
+    index, failed = build(a.only, not a.no_execute, a.out, a.notebooks)
     print(f"site built in {time.perf_counter() - t0:.0f} s: {index}")
+    if failed:
+        sys.exit(f"build_docs.py: error: these notebooks failed (their pages show the error): {', '.join(failed)}")
 
 
 if __name__ == "__main__":
