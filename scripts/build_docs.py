@@ -18,6 +18,7 @@ Steps:
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -145,17 +146,18 @@ def write_sources(nbs, src):
     for stem, nb in nbs.items():
         nb = for_site(nb)
         name = title(nb, stem)
-        n_sol = sum(is_solution(c) for c in nb["cells"])
+        n_ex = sum(bool(re.match(r"#{2,6}\s+Exercise\b", line)) for c in nb["cells"] if c["cell_type"] == "markdown"
+                   for line in "".join(c["source"]).splitlines())
         (src / f"{stem}.ipynb").write_text(json.dumps(mark_solutions(nb), ensure_ascii=False))
         (src / f"{stem}_exercises.ipynb").write_text(json.dumps(strip(nb), ensure_ascii=False))
         nav.append({name: [{"Chapter": f"{stem}.ipynb"}, {"Exercises": f"{stem}_exercises.ipynb"}]})
-        rows.append(f"| {name} | [chapter]({stem}.ipynb) | [exercises]({stem}_exercises.ipynb) | {n_sol} |")
+        rows.append(f"| {name} | [chapter]({stem}.ipynb) | [exercises]({stem}_exercises.ipynb) | {n_ex} |")
     (src / "index.md").write_text(
         "# mixgan: mixtures of generators, a course\n\n"
         "Each chapter is a notebook of the kit, executed at its quick settings on a CPU. "
         "The chapter page folds the worked solutions under *Solution*; the exercises page is the "
         "student version, without them. Run the notebooks yourself with `make lab`.\n\n"
-        "| Chapter | Read | Practise | solution cells |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        "| Chapter | Read | Practise | exercises |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
     return nav
 
 
