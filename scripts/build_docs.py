@@ -3,6 +3,7 @@
     python scripts/build_docs.py                          # execute notebooks/0*.ipynb, render build/site/
     python scripts/build_docs.py --only 00_quickstart     # one chapter
     python scripts/build_docs.py --no-execute             # render the notebooks as stored (no outputs)
+    python scripts/build_docs.py --no-execute --notebooks build/docs-exec   # re-render the last run
 
 Steps:
 1. each numbered notebook runs headless at its quick settings under papermill
@@ -181,8 +182,8 @@ def mkdocs_config(src, site, nav):
 
 
 def build(only=None, execute_nbs=True, out=ROOT / "build", notebooks=ROOT / "notebooks"):
-    """Build the site into <out>/site; returns (its index.html, the notebooks that failed to run).  `notebooks`: where the chapters
-    are read when not executed (executed chapters always come from notebooks/)."""
+    """Build the site into <out>/site; returns (its index.html, the notebooks that failed to run).
+    `notebooks`: where the chapters are read when not executed (executed ones come from notebooks/)."""
     from mkdocs.commands.build import build as mk_build
     from mkdocs.config import load_config
     import yaml
