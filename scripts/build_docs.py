@@ -151,7 +151,7 @@ def write_sources(nbs, src):
                    for line in "".join(c["source"]).splitlines())
         (src / f"{stem}.ipynb").write_text(json.dumps(mark_solutions(nb), ensure_ascii=False))
         (src / f"{stem}_exercises.ipynb").write_text(json.dumps(strip(nb), ensure_ascii=False))
-        nav.append({name: [{"Chapter": f"{stem}.ipynb"}, {"Exercises": f"{stem}_exercises.ipynb"}]})
+        nav.append({name: [{f"Chapter {stem[:2]}": f"{stem}.ipynb"}, {f"Exercises {stem[:2]}": f"{stem}_exercises.ipynb"}]})
         rows.append(f"| {name} | [chapter]({stem}.ipynb) | [exercises]({stem}_exercises.ipynb) | {n_ex} |")
     (src / "index.md").write_text(
         "# mixgan: mixtures of generators, a course\n\n"
