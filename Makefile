@@ -11,7 +11,7 @@ ifeq ($(MIXGAN_MIRROR),)
   endif
 endif
 
-.PHONY: demo test lab venv clean
+.PHONY: demo test lab docs venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root) $(if $(DISPLAY)$(WAYL
 lab: $(STAMP)           ## JupyterLab on the venv's python3 kernel
 	$(BIN)/jupyter kernelspec list
 	cd notebooks && ../$(BIN)/jupyter lab $(LAB_FLAGS)
+
+# The course as a static site: every numbered notebook executed at its quick settings, then rendered
+# (chapter pages with folded solutions, exercise pages without them).  Open build/site/index.html.
+docs: $(STAMP)          ## build/site/: the executed course as HTML (offline; needs the [docs] extra)
+	$(BIN)/python -c "import mkdocs_jupyter, material, jupyter_server_mathjax" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[docs]"
+	$(BIN)/python scripts/build_docs.py
 
 clean:
 	rm -rf build runs .pytest_cache

@@ -1,4 +1,4 @@
-"""The conda environment.yml lists the same packages as pyproject.toml (runtime + test)."""
+"""The conda environment.yml lists the same packages as pyproject.toml (runtime + test + docs)."""
 import re
 import tomllib
 from pathlib import Path
@@ -12,7 +12,8 @@ def names(reqs):
 
 def test_environment_matches_pyproject():
     proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = names(proj["dependencies"]) | names(proj["optional-dependencies"]["test"])
+    extras = proj["optional-dependencies"]
+    wanted = names(proj["dependencies"]) | names(extras["test"]) | names(extras["docs"])
     env = (ROOT / "environment.yml").read_text()
     pip_section = env.split("- pip:", 1)[1]
     listed = names(re.findall(r"^\s+-\s+(\S+)", pip_section, re.M))
