@@ -9,7 +9,10 @@ several BLAS threads fighting over busy cores make them about ten times slower. 
 therefore trains with one thread (``threads=``) and restores the previous setting.
 """
 import contextlib
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
 
@@ -20,8 +23,9 @@ from .analysis.regions import component_modes, regions, z_grid
 from .metrics.toy import toy_scores
 from .train import fit
 from .utils import seeded
+from tqdm.auto import tqdm
 
-__all__ = ["train_toy", "score", "eval_fn", "one_thread", "TOY_MODELS", "z_grid", "regions", "component_modes"]
+__all__ = ["train_toy", "train_toys", "score", "eval_fn", "one_thread", "TOY_MODELS", "z_grid", "regions", "component_modes"]
 
 # The models of notebook 01 (Normal prior, 2-D z).
 TOY_MODELS = presets.TOY_MODELS
@@ -75,3 +79,40 @@ def train_toy(name, toy, steps, seed=0, n=None, eval_every=None, threads=1, prog
         history["time_s"] = time.perf_counter() - t
     history["spec"] = spec
     return model, history
+
+
+def _train_job(job):
+    return train_toy(**job)
+
+
+def train_toys(jobs, workers=None, progress=True):
+    """Train several toy models at once, one process each (one thread per process), and return
+    {label: (model, history)} in the order of `jobs`.
+
+    jobs: {label: dict of ``train_toy`` keywords}, e.g.
+    ``{"fc": dict(name="fc", toy="hmog5", steps=1000), "hmog": dict(name="hmog", toy="hmog5", steps=1000, depth=3)}``.
+    Each job gives exactly what ``train_toy(**job)`` gives in this process (same seeds, same
+    one-thread arithmetic); only the wall time is shared among `workers` processes (default:
+    the number of CPU cores, at most len(jobs)).  A bar counts the finished jobs.
+    """
+    if not isinstance(jobs, dict) or not jobs:
+        raise ValueError("jobs must be a non-empty dict {label: train_toy keywords}")
+    for label, job in jobs.items():
+        if not isinstance(job, dict) or "name" not in job or "toy" not in job or "steps" not in job:
+            raise ValueError(f"job {label!r} must be a dict with at least name, toy and steps")
+    workers = min(len(jobs), workers or os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    jobs = {label: dict(job, progress=False) for label, job in jobs.items()}
+    if workers == 1:
+        return {label: train_toy(**job) for label, job in tqdm(jobs.items(), disable=not progress, desc="toy models")}
+    # spawn, not fork: a forked copy of a process that has used OpenMP can hang
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_train_job, job): label for label, job in jobs.items()}
+        done = {}
+        with tqdm(total=len(jobs), disable=not progress, desc=f"toy models ({workers} processes)") as bar:
+            for fut in as_completed(futures):
+                done[futures[fut]] = fut.result()
+                bar.set_postfix_str(futures[fut])
+                bar.update()
+    return {label: done[label] for label in jobs}

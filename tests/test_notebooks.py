@@ -1,6 +1,6 @@
 """Notebooks are tests: papermill runs each one with its quick parameters (one test per
-notebook, failing on any cell error and naming the failing cell).  pytest --nbval-lax
-also collects notebooks/*.ipynb (see pyproject's testpaths)."""
+notebook, failing on any cell error and naming the failing cell).  To check them cell by
+cell as well: ``pytest --nbval-lax notebooks/``."""
 import json
 from pathlib import Path
 

@@ -156,3 +156,16 @@ def test_benchmark_quick_dry_run(tmp_path):
     sharp = bench.run(["hmog"], ["grid25"], [0], {"grid25": 4}, settings=bench.SHARP)
     assert sharp[0]["settings"] == {"build": {"body_norm": "batch"}, "fit": {"lr_decay": 0.5}}
     assert bench.SHARP["grid25"]["steps"] == 30_000
+
+
+def test_train_toys_in_processes_equals_train_toy():
+    jobs = {"fc": dict(name="fc", toy="hmog5", steps=15, seed=0),
+            "hmog": dict(name="hmog", toy="hmog5", steps=15, seed=1, depth=2)}
+    par = toys.train_toys(jobs, workers=2, progress=False)
+    assert list(par) == ["fc", "hmog"]
+    for label, job in jobs.items():
+        model, _ = toys.train_toy(**job)
+        theirs = par[label][0].state_dict()
+        assert all(torch.equal(v, theirs[k]) for k, v in model.state_dict().items()), label
+    with pytest.raises(ValueError, match="name, toy and steps"):
+        toys.train_toys({"a": dict(name="fc")})
