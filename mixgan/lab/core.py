@@ -155,6 +155,7 @@ class Lab:
             self._update = Update(model, batches, _adam(model.g_parameters(), **opt),
                                   _adam(model.disc.parameters(), **opt), c.batch_size, c.g_batch_size)
             model.train()
+        torch.manual_seed(s["seed"])                             # as fit does before its first step
         return self
 
     def _data(self, toy, seed):
