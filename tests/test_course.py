@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Notebooks rewritten as course chapters (the others are added as they are rewritten).
-COURSE = ["00_quickstart"]
+COURSE = ["00_quickstart", "01b_mixture_lab"]
 LAB_LOG = re.compile(r"session \d|issue #\d|SPEC §|seed 00\d|run tag", re.I)
 
 
