@@ -92,6 +92,10 @@ def _open(browser, server, notebook):
     page.goto(f"{url}/lab/tree/{notebook}?token={token}&reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=90_000)
     page.wait_for_function("window.jupyterapp && window.jupyterapp.commands", timeout=60_000)
+    try:                                                        # a fresh profile asks which kernel: the default
+        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=10_000)
+    except Exception:
+        pass
     _dismiss_news(page)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     return page
@@ -100,14 +104,16 @@ def _open(browser, server, notebook):
 def _dismiss_news(page):
     """The 'official Jupyter news' toast: answer No (it covers the notebook's bottom right)."""
     try:
-        page.get_by_role("button", name="No").first.click(timeout=5_000)
+        page.locator(".jp-toast-button", has_text="No").first.click(timeout=10_000)
     except Exception:                                           # no toast on this JupyterLab
         pass
 
 
 def _run_all(page, timeout_s=600):
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_timeout(1_000)
+    # start the command without awaiting its promise (it settles only when every cell has run)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_timeout(3_000)
+    page.screenshot(path=str(SHOTS / "run_all_started.png"))
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         busy = page.evaluate("""() => [...document.querySelectorAll('.jp-InputPrompt')]
@@ -116,6 +122,7 @@ def _run_all(page, timeout_s=600):
             break
         page.wait_for_timeout(1_000)
     else:
+        page.screenshot(path=str(SHOTS / "run_all_timeout.png"))
         pytest.fail(f"the notebook still runs after {timeout_s} s")
     errors = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')]
                                     .map(e => e.textContent).filter(t => t.includes('Error'))""")
