@@ -96,7 +96,7 @@ function render({ model, el }) {
   const mk = (w, h, cls) => { const c = document.createElement("canvas"); c.width = w; c.height = h; c.className = cls;
     c.style.border = "1px solid #ccc"; return c; };
   const data = mk(W, W, "mixlab-data"), side = document.createElement("div");
-  side.style.display = "flex"; side.style.flexDirection = "column"; side.style.gap = "6px";
+  side.style.display = "flex"; side.style.flexDirection = "column"; side.style.gap = "6px"; side.style.alignItems = "flex-start";
   const lat = mk(200, 200, "mixlab-latent"), bars = mk(200, 100, "mixlab-usage"), curves = mk(300, 200, "mixlab-curves");
   const row = document.createElement("div"); row.style.display = "flex"; row.style.gap = "6px";
   row.append(lat, curves); side.append(row, bars);

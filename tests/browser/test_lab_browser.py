@@ -114,11 +114,15 @@ def _run_all(page, timeout_s=600):
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_timeout(3_000)
     page.screenshot(path=str(SHOTS / "run_all_started.png"))
-    deadline = time.time() + timeout_s
+    deadline, quiet = time.time() + timeout_s, 0
     while time.time() < deadline:
-        busy = page.evaluate("""() => [...document.querySelectorAll('.jp-InputPrompt')]
-                                       .some(p => p.textContent.includes('*'))""")
-        if not busy:
+        # done: the kernel idle for 3 s in a row and no cell waiting ([*]) or unrun ([ ]) -- widgets only
+        # answer clicks once the kernel is idle
+        busy = page.evaluate("""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                                       .some(p => !/\\[\\d+\\]/.test(p.textContent))
+                                   || !document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']")""")
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 3:
             break
         page.wait_for_timeout(1_000)
     else:
