@@ -11,7 +11,7 @@ ifeq ($(MIXGAN_MIRROR),)
   endif
 endif
 
-.PHONY: demo test lab docs venv clean
+.PHONY: demo test test-browser lab docs venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ demo: $(STAMP)          ## run notebook 00 headless on the embedded toy; prints 
 
 test: $(STAMP)          ## the whole suite: unit tests, benchmarks' dry runs and every notebook
 	$(BIN)/python -m pytest
+
+# JupyterLab driven by headless Chromium (Debian's chromium, apt-get installed by the test when missing):
+# the Mixture Lab plays and pauses, the explorers redraw.  Screenshots: build/browser/.
+test-browser: $(STAMP)  ## the real-browser tests (tests/browser; not part of make test)
+	$(BIN)/python -m pip install -q -e ".[browser]"
+	MIXGAN_BROWSER=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider
 
 # JupyterLab of the venv.  Its own "python3" kernel IS the venv's Python (the notebooks ask for
 # python3), so no second kernel is registered.  As root (containers) JupyterLab needs --allow-root;

@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Notebooks rewritten as course chapters (the others are added as they are rewritten).
-COURSE = ["00_quickstart", "01_toy_mixtures", "02_latent_mixtures", "03_image_training", "04_metrics",
-          "05_tree_interpretability", "06_sigma_tradeoff", "07_gan_clustering", "08_benchmark"]
+COURSE = ["00_quickstart", "01_toy_mixtures", "01b_mixture_lab", "02_latent_mixtures", "03_image_training",
+          "04_metrics", "05_tree_interpretability", "06_sigma_tradeoff", "07_gan_clustering", "08_benchmark"]
 LAB_LOG = re.compile(r"session \d|issue #\d|SPEC §|seed 00\d|run tag", re.I)
 
 

@@ -32,7 +32,7 @@ from .checks import (check_betas, check_config, check_data, check_seed, check_te
                      positive_float, positive_int)
 from .lock import run_lock
 
-__all__ = ["fit", "pick_device", "fixed_latents", "grid_sampler", "load_checkpoint", "check_config",
+__all__ = ["fit", "Update", "pick_device", "fixed_latents", "grid_sampler", "load_checkpoint", "check_config",
            "check_data", "check_writable"]
 
 
@@ -157,6 +157,45 @@ def _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_ev
     return o
 
 
+class Update:
+    """The inner step of training, shared by ``fit`` and the interactive lab (``mixgan.lab``).
+
+    critic():    x ~ data [bs]; minimise model.d_loss(x, y) by one step of opt_d   (G under no_grad)
+    generator(): x ~ data [bs]; minimise model.g_loss(x, y, n=gbs) by one step of opt_g
+    update(n_critic) = n_critic critic() calls, then one generator() call -> (d_loss, g_loss)
+    Each returns its loss as a 0-d tensor (no device sync).  batches(b) -> (x [b, ...], y or None).
+    """
+
+    def __init__(self, model, batches, opt_g, opt_d, bs, gbs, autocast=None):
+        self.model, self.batches, self.opt_g, self.opt_d = model, batches, opt_g, opt_d
+        self.bs, self.gbs = bs, gbs
+        self.autocast = autocast if autocast is not None else contextlib.nullcontext()
+
+    def critic(self):
+        x, y = self.batches(self.bs)
+        with self.autocast:                                         # G runs under no_grad in d_loss
+            d_loss = self.model.d_loss(x, y)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        return d_loss
+
+    def generator(self):
+        x, y = self.batches(self.bs)
+        with self.autocast:
+            g_loss = self.model.g_loss(x, y, n=self.gbs)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return g_loss
+
+    def __call__(self, n_critic):
+        d_loss = None
+        for _ in range(n_critic):
+            d_loss = self.critic()
+        return d_loss, self.generator()
+
+
 def _remove_stale_temporaries(checkpoint):
     """Temporary files of `checkpoint` left by a killed writer (``.ckpt.pt.*.tmp``); safe to
     delete while this process holds the folder's lock, as no one else writes there."""
@@ -262,6 +301,7 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
 
     bs, gbs, n_critic = o["bs"], o["gbs"], o["n_critic"]
     autocast = torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None)
+    update = Update(model, batches, opt_g, opt_d, bs, gbs, autocast)
     fork = dict(devices=[device] if device.type == "cuda" else [])   # side jobs leave the RNG alone
     bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress,
                desc=f"{model.cfg.name}", dynamic_ncols=True)
@@ -270,20 +310,7 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
             for opt in (opt_g, opt_d):
                 for group in opt.param_groups:
                     group["lr"] = o["lr"] * min(1.0, (steps - step) / (lr_decay * steps))
-        for _ in range(n_critic):                                   # critic / D steps
-            x, y = batches(bs)
-            with autocast:                                          # G runs under no_grad in d_loss
-                d_loss = model.d_loss(x, y)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-        x, y = batches(bs)                                          # generator step
-        with autocast:
-            g_loss = model.g_loss(x, y, n=gbs)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-
+        d_loss, g_loss = update(n_critic)                           # n_critic D steps, one G step
         d, g = d_loss.item(), g_loss.item()
         done = step + 1
         if not (math.isfinite(d) and math.isfinite(g)):

@@ -1,0 +1,64 @@
+"""The Mixture Lab: watch a mixture of generators train on 2-D data, live, in JupyterLab
+(what GAN Lab does for one generator, for trees and mixtures).
+
+    from mixgan.lab import MixtureLab
+    lab = MixtureLab(toy="hmog5", model="hmog", seed=0, depth=3)
+    lab                                  # the widget: Play / Pause / Reset, single steps, settings
+    lab.advance(100); s = lab.state()    # the same lab, headless: numbers and arrays
+    lab.save_animation("hmog5.gif", steps=300, every=10)
+
+Headless runs (MIXGAN_HEADLESS set, as under papermill and the tests) show a static figure
+of ``state()`` instead of the widget.
+"""
+import os
+
+import matplotlib.pyplot as plt
+
+from . import figure
+from .core import LIVE, MIN_POINTS, MODELS_2D, Lab, check_points
+
+__all__ = ["MixtureLab", "Lab", "MODELS_2D", "LIVE", "MIN_POINTS", "check_points"]
+
+
+def _headless():
+    return os.environ.get("MIXGAN_HEADLESS", "") not in ("", "0")
+
+
+class MixtureLab(Lab):
+    """A ``Lab`` that shows itself as a widget (see the module docstring and ``Lab``)."""
+
+    _ui = None
+
+    @property
+    def widget(self):
+        """The ipywidgets box (built on first use)."""
+        if self._ui is None:
+            from .widget import LabWidget
+            self._ui = LabWidget(self)
+        return self._ui.widget
+
+    def figure(self, arrows=True):
+        """A matplotlib figure of ``state()``."""
+        return figure.state_figure(self.state(), arrows)
+
+    def save_animation(self, path, steps=300, every=10, fps=10, arrows=False):
+        """Train `steps` more generator steps, one frame every `every`, to a GIF (pillow) or MP4."""
+        return figure.save_animation(self, path, steps, every, fps, arrows)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        if _headless():
+            fig = self.figure()
+            display(fig)
+            plt.close(fig)
+        else:
+            display(self.widget)
+
+    def play(self):
+        """Start training in the background (the widget's Play)."""
+        self.widget
+        self._ui.play()
+
+    def pause(self):
+        if self._ui is not None:
+            self._ui.pause()
