@@ -30,7 +30,6 @@ class FID:
 
     def __init__(self, cfg, shape, device):
         from .. import metrics
-        from ..metrics.features import extractor_name
         n = max(cfg.fid_samples, cfg.eval_samples)
         if cfg.dry_run:
             with seeded(cfg.seed):
@@ -40,14 +39,12 @@ class FID:
             self.ext = metrics.get_extractor(cfg.extractor, dataset=cfg.data, size=shape[-1], device=device)
             real = mdata.load_tensors(cfg.data, train=False, size=shape[-1], limit=n)[0]
         self.real = self.ext.features(real)
-        self.name = extractor_name(self.ext)
-        self.frechet, self.seed = metrics.frechet_distance, cfg.seed
+        self.report, self.seed = metrics.fid_report, cfg.seed
 
     def __call__(self, model, n):
+        """dict(fid, extractor, dim, n_real, n_fake) of n samples against n test images."""
         fake = self.ext.features(fakes(model, n, self.seed + 1))
-        real = self.real[:n]
-        return {"fid": float(self.frechet(real, fake)), "extractor": self.name,
-                "n_real": len(real), "n_fake": len(fake)}
+        return self.report(self.real[:n], fake, self.ext, features=True)
 
 
 def early_stopper(fid, n, patience, history, best_path):
