@@ -11,7 +11,7 @@ ifeq ($(MIXGAN_MIRROR),)
   endif
 endif
 
-.PHONY: demo test test-browser lab docs venv clean
+.PHONY: demo test test-browser lab docs student venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ lab: $(STAMP)           ## JupyterLab on the venv's python3 kernel
 docs: $(STAMP)          ## build/site/: the executed course as HTML (offline; needs the [docs] extra)
 	$(BIN)/python -c "import mkdocs_jupyter, material, jupyter_server_mathjax" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[docs]"
 	$(BIN)/python scripts/build_docs.py
+
+student:                ## build/student/: the notebooks without their worked solutions, for students
+	python3 scripts/strip_solutions.py --out build/student
 
 clean:
 	rm -rf build runs .pytest_cache
