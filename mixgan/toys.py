@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
+from tqdm.auto import tqdm
 
 from . import data as _data
 from . import models as _models
@@ -23,7 +24,6 @@ from .analysis.regions import component_modes, regions, z_grid
 from .metrics.toy import toy_scores
 from .train import fit
 from .utils import seeded
-from tqdm.auto import tqdm
 
 __all__ = ["train_toy", "train_toys", "score", "eval_fn", "one_thread", "TOY_MODELS", "z_grid", "regions", "component_modes"]
 
@@ -100,9 +100,9 @@ def train_toys(jobs, workers=None, progress=True):
     for label, job in jobs.items():
         if not isinstance(job, dict) or "name" not in job or "toy" not in job or "steps" not in job:
             raise ValueError(f"job {label!r} must be a dict with at least name, toy and steps")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     workers = min(len(jobs), workers or os.cpu_count() or 1)
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
     jobs = {label: dict(job, progress=False) for label, job in jobs.items()}
     if workers == 1:
         return {label: train_toy(**job) for label, job in tqdm(jobs.items(), disable=not progress, desc="toy models")}
