@@ -4,6 +4,10 @@ advance(steps) + state() + what the drawing stack needs from the kernel.
     python benchmarks/lab_speed.py                       # HMoG depth 3 on hmog5, 5 steps / frame
     python benchmarks/lab_speed.py --frames 100 --json results/lab_speed.json
     python benchmarks/lab_speed.py --quick               # a few frames (what the tests run)
+    python benchmarks/lab_speed.py --settings paper      # batch 128 and 5 critic steps instead
+
+Settings: "lab" is the lab's own (presets.LAB: batches of 64, 2 critic steps per generator
+step), "paper" the toy recipe of fit (batch 128, 5 critic steps), "both" measures the two.
 
 Drawing stacks compared (the kernel's share of a frame):
   anywidget   frame_of(state) + json.dumps: the arrays the JavaScript view draws on canvases
@@ -61,6 +65,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=5, help="generator steps per frame")
     p.add_argument("--depth", type=int, default=3)
     p.add_argument("--stacks", default="anywidget,agg_png")
+    p.add_argument("--settings", default="both", choices=("lab", "paper", "both"))
     p.add_argument("--quick", action="store_true", help="3 frames of 1 step (a smoke run)")
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
@@ -68,11 +73,13 @@ def main(argv=None):
     frames, steps = (3, 1) if a.quick else (a.frames, a.steps)
     out = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, 1 thread used",
            "torch": torch.__version__, "model": f"hmog depth {a.depth} on hmog5", "results": {}}
-    for stack in a.stacks.split(","):
-        r = measure(stack, frames, steps, warmup=1 if a.quick else 3, depth=a.depth)
-        out["results"][stack] = r
-        print(f"{stack:10s} {r['fps']:6.1f} frames/s (CPU time; wall {r['fps_wall']:.1f}) at {steps} generator "
-              f"steps / frame, {r['bytes_per_frame']} bytes / frame")
+    settings = {"lab": {}, "paper": dict(batch_size=128, g_batch_size=128, n_critic=5)}
+    for name in (["lab", "paper"] if a.settings == "both" else [a.settings]):
+        for stack in a.stacks.split(","):
+            r = measure(stack, frames, steps, warmup=1 if a.quick else 3, depth=a.depth, **settings[name])
+            out["results"][f"{name}/{stack}"] = r
+            print(f"{name:5s} {stack:10s} {r['fps']:6.1f} frames/s (CPU time; wall {r['fps_wall']:.1f}) at {steps} "
+                  f"generator steps / frame, {r['bytes_per_frame']} bytes / frame")
     if a.json:
         os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
         with open(a.json, "w") as f:

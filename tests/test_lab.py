@@ -11,6 +11,7 @@ from PIL import Image
 from mixgan.data import toy
 from mixgan.lab import MODELS_2D, Lab, MixtureLab
 from mixgan.models import build
+from mixgan.presets import LAB
 from mixgan.train import fit
 
 
@@ -47,7 +48,7 @@ def test_the_lab_trains_with_fits_own_step():
     lab.state()                                                  # a snapshot must not disturb training
     lab.advance(3)
     x, _, _ = toy("hmog5", 300, seed=3)
-    model = build("hmog", (2,), seed=3, depth=2)
+    model = build("hmog", (2,), seed=3, depth=2, **LAB)              # the lab's batch and critic steps
     fit(model, x, steps=3, seed=3, progress=False)
     for (k, a), b in zip(lab.model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), k
@@ -171,3 +172,13 @@ def test_widget_buttons_play_and_messages(monkeypatch):
     ui.reset_b.click()
     ui.gen_b.click()
     assert lab.step == 1 and lab.diverged is None
+
+
+def test_the_lab_defaults_and_their_overrides():
+    """Batches of 64 and at most 2 critic steps unless the caller says otherwise."""
+    lab = Lab("hmog5", "hmog", n_data=200)
+    c = lab.model.cfg
+    assert (c.batch_size, c.g_batch_size, c.n_critic) == (64, 64, 2)
+    assert Lab("hmog5", "gan", n_data=200).model.cfg.n_critic == 1          # never more than the model's own
+    lab = Lab("hmog5", "hmog", n_data=200, n_critic=5, batch_size=128)
+    assert (lab.model.cfg.n_critic, lab.model.cfg.batch_size) == (5, 128)

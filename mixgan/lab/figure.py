@@ -57,7 +57,10 @@ def _side_panels(axes, s):
                  label="high quality (scaled)")
         ax2.set_ylim(bottom=0)
         ax2.legend(fontsize=6, loc="lower right")
-    ax_cur.legend(fontsize=6, loc="upper right")
+    if h["step"]:
+        ax_cur.legend(fontsize=6, loc="upper right")
+    else:
+        ax_cur.text(0.5, 0.5, "no steps yet", ha="center", va="center", transform=ax_cur.transAxes, fontsize=8)
     sc = s["scores"]
     ax_cur.set_title(f"modes {sc['modes']}, high quality {sc['high_quality']:.2f}", fontsize=9)
 
