@@ -1,5 +1,6 @@
 """Tests of mixgan.metrics against reference implementations (scipy, scikit-learn, torchmetrics)."""
 import itertools
+import math
 import os
 import warnings
 from pathlib import Path
@@ -258,6 +259,28 @@ def test_quality_score_copies_at_max_and_far_at_zero():
     assert 0.3 < M.quality_score(fresh, train) < 0.7          # real-like: ≈ 0.5 by calibration
 
 
+def test_quality_score_with_distances_beyond_exp_range():
+    """Features so spread out that α = exp(median NN distance) overflows float64: log α is used."""
+    both = correlated(600, 16, 15)
+    train, fresh = both[:300] * 1e3, both[300:] * 1e3           # NN distances ≈ 1e3–1e4 > 709.78
+    log_alpha = M.calibrate_alpha(train, log=True)
+    assert math.isfinite(log_alpha) and log_alpha > 709.78
+    with pytest.raises(ValueError, match=r"overflows float64.*log=True"):
+        M.calibrate_alpha(train)
+    q_copy = M.quality_score(train[:50], train)                  # alpha="auto": exact in log space
+    assert q_copy == 1.0 and M.quality_score(train[:50], train, log_alpha=log_alpha) == 1.0
+    assert 0.3 < M.quality_score(fresh, train) < 0.7            # the same ≈ 0.5 calibration at any scale
+    small = M.quality_score(fresh / 1e3, train / 1e3)
+    assert M.quality_score(fresh, train, log_alpha=log_alpha) == pytest.approx(
+        M.quality_score(fresh, train)) and 0.3 < small < 0.7
+    assert M.quality_score(train[:50], train, log_alpha=math.log(2.0)) == pytest.approx(
+        M.quality_score(train[:50], train, alpha=2.0))
+    with pytest.raises(ValueError, match="not both"):
+        M.quality_score(fresh, train, alpha=2.0, log_alpha=1.0)
+    with pytest.raises(ValueError, match="log_alpha must be a finite float"):
+        M.quality_score(fresh, train, log_alpha=float("inf"))
+
+
 def test_diversity_hand_made_cases():
     g = torch.Generator().manual_seed(0)
     one = torch.rand(1, 1, 32, 32, generator=g) * 2 - 1
@@ -278,6 +301,19 @@ def test_ms_ssim_pair_sampling_and_small_images():
     v = M.mean_ms_ssim(x, max_pairs=300)                      # 4950 pairs → 300 sampled
     assert 0.0 <= v < 0.5
     assert 0.0 <= M.mean_ms_ssim(torch.rand(5, 3, 8, 8, generator=g)) <= 1.0   # 8 px: one scale
+
+
+def test_ms_ssim_bad_max_pairs_is_a_clear_error():
+    x = torch.rand(5, 1, 8, 8) * 2 - 1
+    for bad in (-1, 0):
+        with pytest.raises(ValueError, match="max_pairs must be a positive int"):
+            M.mean_ms_ssim(x, max_pairs=bad)
+        with pytest.raises(ValueError, match="max_pairs"):
+            M.diversity_score(x, torch.arange(5), 5, max_pairs=bad)
+    with pytest.raises(TypeError, match="max_pairs"):
+        M.intra_diversity(x, max_pairs=2.5)
+    with pytest.raises(ValueError, match="batch must be a positive int"):
+        M.mean_ms_ssim(x, batch=0)
 
 
 def test_ms_ssim_on_unit_range_with_data_range_1():
@@ -387,7 +423,7 @@ def test_inception_absent_weights_clear_error_without_network(tmp_path, monkeypa
         M.InceptionFeatures()
     msg = str(e.value)
     assert "weights-inception-2015-12-05-6726825d.pth" in msg and str(tmp_path / "checkpoints") in msg
-    assert "never downloads" in msg
+    assert "downloads them only when asked" in msg and "download=True" in msg
     with pytest.raises(FileNotFoundError, match="does not exist"):
         M.InceptionFeatures(weights=tmp_path / "nope.pth")
     assert M.inception_weights() is None

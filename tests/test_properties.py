@@ -184,8 +184,14 @@ def test_feature_metrics(a, b, k):
     if out is not None:
         assert 0 <= out <= 1
     out = call(metrics.calibrate_alpha, fa, n=8)
-    if out is not None:                                  # alpha = exp(median NN distance): +inf when
-        assert out > 0 and not math.isnan(out)           # distances pass ~709; quality_score handles it
+    if out is not None:                                  # alpha = exp(median NN distance): a ValueError
+        assert out > 0 and math.isfinite(out)            # once distances pass ~709, log=True then
+    out = call(metrics.calibrate_alpha, fa, n=8, log=True)
+    if out is not None:
+        assert out >= 0 and math.isfinite(out)
+    out = call(metrics.quality_score, fa, fb)            # alpha="auto" works in log space
+    if out is not None:
+        assert 0 <= out <= 1
 
 
 labels = st.lists(st.integers(-1, 5), max_size=20)

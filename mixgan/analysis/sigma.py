@@ -30,13 +30,13 @@ def image_scorer(classifier, train_feats, alpha="auto", max_pairs=1000):
         diversity = d = √(d_intra · d_inter),  d_intra = 1 − mean MS-SSIM over pairs of samples,
                     d_inter = H(histogram of predicted classes) / log C
 
-    α is calibrated once here (`metrics.calibrate_alpha`), so every scale and model share it.
+    α is calibrated once here (`metrics.calibrate_alpha`, as log α: no overflow whatever the
+    features' scale), so every scale and model share it.
     """
-    if alpha == "auto":
-        alpha = metrics.calibrate_alpha(train_feats)
+    qa = {"log_alpha": metrics.calibrate_alpha(train_feats, log=True)} if alpha == "auto" else {"alpha": alpha}
 
     def score(x):
-        r = metrics.quality_diversity(x, classifier, train_feats, alpha=alpha, max_pairs=max_pairs)
+        r = metrics.quality_diversity(x, classifier, train_feats, max_pairs=max_pairs, **qa)
         return dict(quality=r["q"], diversity=r["d"], d_intra=r["d_intra"], d_inter=r["d_inter"])
     return score
 

@@ -10,17 +10,19 @@
     toy_scores(samples, spec)                 # 2-D toys: modes, high-quality %, KL, NLL
 
 Feature extractors: `get_extractor("auto" | "inception" | "domain", dataset)`,
-`DomainClassifier.pretrained(name)`, `InceptionFeatures(weights=None)`; `fid_report` names
-the extractor and sample counts of every FID it reports.
+`DomainClassifier.pretrained(name)`, `InceptionFeatures(weights=None, download=None)`; `fid_report`
+names the extractor and sample counts of every FID it reports. The Inception weights are downloaded
+only when asked (download=True, or MIXGAN_DOWNLOAD_INCEPTION=1); with them, `fid_report` and
+`inception_score(ext.probs(x), shuffle_seed=2020)` give torch-fidelity's FID and IS.
 """
-from .features import (DomainClassifier, InceptionFeatures, accuracy, get_extractor, inception_weights,
-                       train_domain_classifier)
+from .cluster import cluster_acc, nmi
+from .features import DomainClassifier, accuracy, get_extractor, train_domain_classifier
 from .fid import frechet_distance, frechet_from_stats, gaussian_stats
+from .inception import InceptionFeatures, download_inception, inception_weights
 from .knn import knn_search, knn_self, knn_two_sample
 from .report import evaluate, fid_report
-from .scores import (calibrate_alpha, cluster_acc, combined_score, diversity_score, inception_score,
-                     inter_diversity, intra_diversity, mean_ms_ssim, nmi, precision_recall,
-                     quality_diversity, quality_score)
+from .scores import (calibrate_alpha, combined_score, diversity_score, inception_score, inter_diversity,
+                     intra_diversity, mean_ms_ssim, precision_recall, quality_diversity, quality_score)
 from .toy import toy_scores
 
 __all__ = [
@@ -30,6 +32,6 @@ __all__ = [
     "quality_score", "calibrate_alpha", "diversity_score", "intra_diversity", "inter_diversity",
     "mean_ms_ssim", "combined_score", "quality_diversity",
     "cluster_acc", "nmi", "toy_scores",
-    "DomainClassifier", "InceptionFeatures", "get_extractor", "fid_report", "inception_weights",
+    "DomainClassifier", "InceptionFeatures", "get_extractor", "fid_report", "inception_weights", "download_inception",
     "train_domain_classifier", "accuracy", "evaluate",
 ]

@@ -12,7 +12,9 @@ batches under `torch.no_grad()` and return CPU float32 tensors.
 `DomainClassifier.pretrained(name)` looks for trained weights in `results/feature_nets/`
 (shipped with the repository, read-only), then in the cache `<data root>/cache/` (data root =
 $MIXGAN_DATA or `<repo>/data`), and otherwise trains on the dataset's labels and caches them.
-`InceptionFeatures` never downloads: it needs the weights file on disk (see `inception_weights`).
+`InceptionFeatures` (in `mixgan.metrics.inception`, re-exported here) needs the weights file on disk
+(see `inception_weights`); it downloads it through torch-fidelity only when asked (download=True,
+or the environment variable MIXGAN_DOWNLOAD_INCEPTION=1).
 """
 from __future__ import annotations
 
@@ -26,12 +28,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..utils import save_torch, seeded
+from .inception import (DOWNLOAD_ENV, INCEPTION_FILES, InceptionFeatures, _has_fidelity,  # noqa: F401
+                        download_flag, download_inception, inception_weights)
 
 REPO = Path(__file__).resolve().parents[2]
 #: read-only weights shipped with the repository (looked at first)
 SHIPPED_DIR = REPO / "results" / "feature_nets"
-#: the FID Inception weights, as torch-fidelity and pytorch-fid name them in the torch hub cache
-INCEPTION_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
 
 
 #: training epochs of `DomainClassifier.pretrained` (Fashion-MNIST's classes are closer: it gets more)
@@ -264,112 +266,23 @@ def _shift(x: Tensor, pixels: int, g: torch.Generator) -> Tensor:
     return padded[:, :, p + dy:p + dy + h, p + dx:p + dx + w]
 
 
-# ----------------------------------------------------------------------------- Inception
-
-
-def inception_weights(path=None) -> Path | None:
-    """Where the FID InceptionV3 weights are, or None: `path` if given, else the torch hub cache.
-
-    Looks for `<torch.hub.get_dir()>/checkpoints/` + one of INCEPTION_FILES (the file torch-fidelity
-    downloads as weights-inception-2015-12-05-6726825d.pth, or pytorch-fid's
-    pt_inception-2015-12-05-6726825d.pth: same tensors, same names). Never downloads.
-    """
-    if path is not None:
-        p = Path(path).expanduser()
-        return p if p.is_file() else None
-    ckpt = Path(torch.hub.get_dir()) / "checkpoints"
-    for f in INCEPTION_FILES:
-        if (ckpt / f).is_file():
-            return ckpt / f
-    return None
-
-
-def _missing_inception_message(path=None) -> str:
-    ckpt = Path(torch.hub.get_dir()) / "checkpoints"
-    where = f"{path} does not exist. " if path is not None else ""
-    return (f"{where}The FID InceptionV3 weights are not on this machine and mixgan never downloads them. "
-            f"Put the file {INCEPTION_FILES[0]} (torch-fidelity's release v0.2.0, ~92 MB; pytorch-fid's "
-            f"{INCEPTION_FILES[1]} works too) into {ckpt}/ or pass its path as "
-            "InceptionFeatures(weights=...). Without it use the domain classifier: "
-            "get_extractor('domain', dataset).")
-
-
-class InceptionFeatures:
-    """The standard FID InceptionV3 (TF 2015-12-05 weights) through torch-fidelity.
-
-    `features(x)` = pool3 [n, 2048] (the FID features), `probs(x)` = softmax of the 1008 logits
-    (torch-fidelity's "logits_unbiased", as its Inception Score uses). Images [n, C, H, W] in
-    [-1, 1]: grey images are repeated to 3 channels, mapped to uint8 ((x+1)·127.5, rounded) and
-    resized to 299×299 inside the network, exactly as torch-fidelity / torchmetrics do.
-
-    Raises FileNotFoundError (with where to put the file) when the weights are absent; no
-    network access is ever attempted.
-    """
-
-    name = "inception-v3-pool3"
-
-    def __init__(self, weights=None, device=None):
-        path = inception_weights(weights)
-        if path is None:
-            raise FileNotFoundError(_missing_inception_message(weights))
-        try:
-            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-        except ImportError as e:                                # pragma: no cover
-            raise ImportError("InceptionFeatures needs torch-fidelity: pip install torch-fidelity") from e
-        # torch-fidelity loads the file with weights_only=False; check first that it holds only tensors
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or "fc.weight" not in state:
-            raise ValueError(f"{path} is not an InceptionV3 state dict (no 'fc.weight')")
-        del state
-        self.weights = path
-        self.device = _device(device)
-        self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                               feature_extractor_weights_path=str(path)).to(self.device)
-
-    @staticmethod
-    def to_uint8(x: Tensor) -> Tensor:
-        """[-1, 1] float images [n, 1|3, H, W] → uint8 RGB [n, 3, H, W]."""
-        x = torch.as_tensor(x)
-        if x.dim() != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"images must be [n, 1 or 3, H, W], got {tuple(x.shape)}")
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-    def _both(self, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
-        feats, logits = [], []
-        with torch.no_grad():
-            for s in range(0, len(x), batch_size):
-                f, l = self.net(self.to_uint8(x[s:s + batch_size]).to(self.device))
-                feats.append(f.float().cpu())
-                logits.append(l.float().cpu())
-        return torch.cat(feats), torch.cat(logits)
-
-    def features(self, x: Tensor, batch_size: int = 100) -> Tensor:
-        """pool3 features [n, 2048]."""
-        return self._both(x, batch_size)[0]
-
-    def probs(self, x: Tensor, batch_size: int = 100) -> Tensor:
-        """softmax over the 1008 Inception logits [n, 1008]."""
-        return F.softmax(self._both(x, batch_size)[1], 1)
-
-
 # ----------------------------------------------------------------------------- choosing / reporting
 
 
-def _has_fidelity() -> bool:
-    import importlib.util
-    return importlib.util.find_spec("torch_fidelity") is not None
+def get_extractor(kind: str = "auto", dataset: str = "mnist", device=None, weights=None, download=None, **kw):
+    """A feature extractor by kind: "inception", "domain", or "auto" (inception when torch-fidelity
+    is installed and its weights are on disk, or may be downloaded; else the domain classifier of
+    `dataset`; `kw` go to `DomainClassifier.pretrained`, e.g. size=32).
 
-
-def get_extractor(kind: str = "auto", dataset: str = "mnist", device=None, weights=None, **kw):
-    """A feature extractor by kind: "inception", "domain", or "auto" (inception when its weights
-    are on disk and torch-fidelity is installed, else the domain classifier of `dataset`;
-    `kw` go to `DomainClassifier.pretrained`, e.g. size=32)."""
+    download: True lets torch-fidelity fetch missing Inception weights into the torch hub cache
+    (needs internet); None (default) reads the environment variable MIXGAN_DOWNLOAD_INCEPTION
+    (1 = yes); False never downloads (see `InceptionFeatures`)."""
     if kind not in ("auto", "inception", "domain"):
         raise ValueError(f"kind must be 'auto', 'inception' or 'domain', got {kind!r}")
-    if kind == "inception" or (kind == "auto" and inception_weights(weights) is not None and _has_fidelity()):
-        return InceptionFeatures(weights, device=device)
+    fetch = download_flag(download)
+    if kind == "inception" or (kind == "auto" and _has_fidelity()
+                               and (inception_weights(weights) is not None or (fetch and weights is None))):
+        return InceptionFeatures(weights, device=device, download=fetch)
     return DomainClassifier.pretrained(dataset, device=device, **kw)
 
 

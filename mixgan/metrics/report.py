@@ -19,6 +19,7 @@ def fid_report(real, fake, extractor, features=False, batch_size=500):
     `batch_size`), or with features=True the feature matrices [n_real, D], [n_fake, D] themselves.
     Returns dict(fid, extractor, dim, n_real, n_fake): a FID means nothing without its extractor
     (Inception pool3 vs a domain classifier) and its sample counts (FID is biased in n).
+    With `InceptionFeatures` it is the FID torch-fidelity computes on the same images.
     """
     if features:
         fr, ff = real, fake
@@ -35,7 +36,8 @@ def evaluate(real, fake, extractor, train_feats=None, splits=10, max_pairs=2000)
     Returns dict(fid, knn_real, knn_fake, precision, recall, is_mean, is_std, q, d_intra,
     d_inter, d, s, extractor, dim, n_real, n_fake).  train_feats: extractor features of the
     training set for the quality score (defaults to the real set's features);
-    max_pairs: random image pairs for the MS-SSIM of d_intra.
+    max_pairs: random image pairs for the MS-SSIM of d_intra. is_mean / is_std split `fake` in
+    its given order (torch-fidelity shuffles first: `inception_score(..., shuffle_seed=2020)`).
     """
     fr, ff = extractor.features(real), extractor.features(fake)
     acc_r, acc_f = knn_two_sample(fr, ff, k=5)

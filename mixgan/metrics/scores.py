@@ -3,46 +3,24 @@
 * Inception Score (Salimans et al. 2016)
 * precision / recall on k-NN manifolds (Kynkäänniemi et al. 2019)
 * quality / diversity / combined score (MM-GAN, Ben-Yosef & Weinshall, eq. 3.2–3.7)
-* clustering accuracy (Hungarian) and NMI
+* clustering accuracy (Hungarian) and NMI (in `cluster`, re-exported here)
 
 Pure functions; tensors or arrays in, Python floats (or dicts of them) out.
 """
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
+from .cluster import check_labels, cluster_acc, nmi  # noqa: F401  (cluster_acc, nmi: re-exported)
 from .fid import check_features, check_pair
 from .knn import BLOCK, centre, knn_search, knn_self
 
 # ----------------------------------------------------------------------------- input checks
-
-
-def check_labels(y, name: str = "labels") -> np.ndarray:
-    """A 1-D integer label array (tensor, list or array) → int64 numpy; ValueError otherwise."""
-    a = y.detach().cpu().numpy() if isinstance(y, Tensor) else np.asarray(y)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
-    if len(a) == 0:
-        raise ValueError(f"{name} is empty")
-    if a.dtype.kind == "f":
-        if not np.isfinite(a).all() or (a != np.round(a)).any():
-            raise ValueError(f"{name} must be integers, got non-integral or NaN values")
-    elif a.dtype.kind not in "iub":
-        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
-    return a.astype(np.int64)
-
-
-def check_label_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    """Two label arrays of the same length (see `check_labels`)."""
-    a, b = check_labels(y_true, "y_true"), check_labels(y_pred, "y_pred")
-    if len(a) != len(b):
-        raise ValueError(f"y_true and y_pred must have the same length, got {len(a)} and {len(b)}")
-    return a, b
 
 
 def check_probs(p, name: str = "probs") -> Tensor:
@@ -59,21 +37,35 @@ def check_probs(p, name: str = "probs") -> Tensor:
 # ----------------------------------------------------------------------------- Inception Score
 
 
-def inception_score(probs, splits: int = 10) -> tuple[float, float]:
+def inception_score(probs, splits: int = 10, shuffle_seed: int | None = None) -> tuple[float, float]:
     """Inception Score of class probabilities p(y|x) [n, C] → (mean, std) over `splits` chunks.
 
         IS = exp( E_x KL( p(y|x) ‖ p(y) ) ),   p(y) = mean_x p(y|x) within the chunk
 
-    computed on `splits` consecutive equal chunks (Salimans et al. 2016: 10), mean and
-    (population) std of the per-chunk scores. Works with any classifier's probabilities
-    (Inception's 1008 classes or the domain classifier's). 1 ≤ IS ≤ C; IS = C for confident
-    predictions spread evenly over all C classes.
+    computed on `splits` consecutive chunks, chunk i = rows ⌊i·n/splits⌋ … ⌊(i+1)·n/splits⌋ − 1
+    (the boundaries of Salimans et al. 2016's code, and torch-fidelity's), mean and (population)
+    std of the per-chunk scores. shuffle_seed: None keeps the rows in the given order; an int first
+    permutes them with `numpy.random.RandomState(shuffle_seed).permutation(n)`, as torch-fidelity
+    does by default with its rng_seed 2020: `inception_score(InceptionFeatures().probs(x),
+    shuffle_seed=2020)` is its `inception_score_mean` / `_std`. Works with any classifier's
+    probabilities (Inception's 1008 classes or the domain classifier's). 1 ≤ IS ≤ C; IS = C for
+    confident predictions spread evenly over all C classes.
     """
     p = check_probs(probs)
+    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)):
+        raise TypeError(f"splits must be an int, got {splits!r}")
     if not 1 <= splits <= len(p):
         raise ValueError(f"splits must be in [1, n={len(p)}], got {splits}")
+    if shuffle_seed is not None:
+        if isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, (int, np.integer)):
+            raise TypeError(f"shuffle_seed must be None or an int, got {shuffle_seed!r}")
+        if not 0 <= shuffle_seed < 2 ** 32:
+            raise ValueError(f"shuffle_seed must be in [0, 2**32), got {shuffle_seed}")
+        p = p[torch.from_numpy(np.random.RandomState(int(shuffle_seed)).permutation(len(p)))]
+    n = len(p)
     scores = []
-    for chunk in torch.tensor_split(p, splits):
+    for i in range(splits):
+        chunk = p[i * n // splits:(i + 1) * n // splits]
         py = chunk.mean(0, keepdim=True)
         kl = (torch.xlogy(chunk, chunk) - torch.xlogy(chunk, py)).sum(1).mean()
         scores.append(math.exp(float(kl)))
@@ -144,7 +136,11 @@ def nn_distance(query, ref, exclude_self: bool = False, block: int = BLOCK) -> T
     return d[:, 0]
 
 
-def calibrate_alpha(train_feats, n: int = 1000, seed: int = 0, block: int = BLOCK) -> float:
+#: log of the largest float64: α = exp(log α) overflows to inf above it
+LOG_FLOAT_MAX = math.log(sys.float_info.max)
+
+
+def calibrate_alpha(train_feats, n: int = 1000, seed: int = 0, block: int = BLOCK, log: bool = False) -> float:
     """The default α of `quality_score`: α = exp(median real–real nearest-neighbour distance).
 
     Takes `n` training points (fixed `seed`) and measures each one's distance to its nearest
@@ -152,8 +148,15 @@ def calibrate_alpha(train_feats, n: int = 1000, seed: int = 0, block: int = BLOC
     training set. With log α = its median, a typical real image scores q ≈ 0.5, an exact
     training copy scores q = α / (1 + α) ≈ 1 and a sample twice as far as usual scores ≈ 0,
     whatever the scale of the features (the MM-GAN paper leaves α unspecified).
+
+    log=True returns log α (the median distance itself), which is always finite: `quality_score`
+    and `quality_diversity` work with log α (alpha="auto" or log_alpha=...), so features of any
+    scale are fine there. α itself overflows float64 once log α > 709.78 (distances that large
+    come from unnormalised features): log=False then raises ValueError rather than return inf.
     """
     t = check_features(train_feats, "train_feats")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(t), generator=g)[:min(n, len(t))].to(t.device)
     # leave-one-out: a sampled point's neighbours among all the others
@@ -161,10 +164,40 @@ def calibrate_alpha(train_feats, n: int = 1000, seed: int = 0, block: int = BLOC
     d, i = knn_search(q, t, 2, block=block)
     own = i[:, 0] == idx                     # the nearest hit is the point itself (distance 0)
     dist = torch.where(own, d[:, 1], d[:, 0])
-    return float(torch.exp(dist.double().median()))
+    log_alpha = float(dist.double().median())
+    if not math.isfinite(log_alpha):
+        raise ValueError("train_feats: nearest-neighbour distances overflow; rescale the features")
+    if log:
+        return log_alpha
+    if log_alpha > LOG_FLOAT_MAX:
+        raise ValueError(f"alpha = exp({log_alpha:.6g}) overflows float64 (median nearest-neighbour distance "
+                         "> 709.78); use calibrate_alpha(..., log=True) and pass it as log_alpha=..., or "
+                         "alpha='auto', which works in log space")
+    return math.exp(log_alpha)
 
 
-def quality_score(fake_feats, train_feats, alpha: float | str = "auto", block: int = BLOCK) -> float:
+def _log_alpha(alpha, log_alpha, train, block: int = BLOCK) -> float:
+    """log α from `alpha` ("auto" → `calibrate_alpha(train, log=True)`, or a positive finite float)
+    or from `log_alpha` (any finite float; then alpha must stay "auto")."""
+    if log_alpha is not None:
+        if not (isinstance(alpha, str) and alpha == "auto"):
+            raise ValueError(f"pass alpha or log_alpha, not both (got alpha={alpha!r}, log_alpha={log_alpha!r})")
+        if isinstance(log_alpha, bool) or not isinstance(log_alpha, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(log_alpha):
+            raise ValueError(f"log_alpha must be a finite float, got {log_alpha!r}")
+        return float(log_alpha)
+    if isinstance(alpha, str):
+        if alpha != "auto":
+            raise ValueError(f"alpha must be a positive float or 'auto', got {alpha!r}")
+        return calibrate_alpha(train, block=block, log=True)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+            or not alpha > 0 or not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a positive finite float, got {alpha!r}")
+    return math.log(alpha)
+
+
+def quality_score(fake_feats, train_feats, alpha: float | str = "auto", block: int = BLOCK,
+                  log_alpha: float | None = None) -> float:
     """Quality score q(X) of the MM-GAN paper (eq. 3.2–3.3) → float in (0, α/(1+α)].
 
         q(x) = 1 − exp(‖c(x) − c(NN(x))‖) / (exp(‖c(x) − c(NN(x))‖) + α)
@@ -172,19 +205,14 @@ def quality_score(fake_feats, train_feats, alpha: float | str = "auto", block: i
         q(X) = (1/|X|) Σ_x q(x)
 
     c = classifier features (e.g. `DomainClassifier.features`, 128-d), NN(x) = nearest training
-    feature. `alpha="auto"` uses `calibrate_alpha(train_feats)`: log α = median real–real NN
-    distance, so real images score ≈ 0.5 and exact copies ≈ 1; pass a float to fix it across
-    runs. Shapes: fake_feats [m, d], train_feats [n, d].
+    feature. `alpha="auto"` uses `calibrate_alpha(train_feats, log=True)`: log α = median real–real
+    NN distance, so real images score ≈ 0.5 and exact copies ≈ 1; pass a float to fix it across
+    runs, or `log_alpha` (log α, for α beyond float64's range). Shapes: fake_feats [m, d], train_feats [n, d].
     """
     fake, train = check_pair(fake_feats, train_feats, ("fake_feats", "train_feats"), min_n=1)
-    if isinstance(alpha, str):
-        if alpha != "auto":
-            raise ValueError(f"alpha must be a positive float or 'auto', got {alpha!r}")
-        alpha = calibrate_alpha(train, block=block)
-    if not alpha > 0 or not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a positive finite float, got {alpha!r}")
+    la = _log_alpha(alpha, log_alpha, train, block)
     dist = nn_distance(fake, train.to(fake.device, fake.dtype), block=block).double()
-    return float(torch.sigmoid(math.log(alpha) - dist).mean())
+    return float(torch.sigmoid(la - dist).mean())
 
 
 # ----------------------------------------------------------------------------- diversity (MM-GAN §3.3.2)
@@ -219,6 +247,11 @@ def mean_ms_ssim(images, max_pairs: int = 2000, seed: int = 0, batch: int = 500,
     All n(n−1)/2 pairs when that is ≤ `max_pairs`, else `max_pairs` random pairs (fixed `seed`).
     Uses `multiscale_structural_similarity_index_measure` (`_ms_ssim_setup`).
     """
+    for name, v in (("max_pairs", max_pairs), ("batch", batch)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be a positive int, got {v!r}")
+        if v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v}")
     x = torch.as_tensor(images)
     if x.dim() != 4:
         raise ValueError(f"images must be [n, C, H, W], got shape {tuple(x.shape)}")
@@ -306,59 +339,22 @@ def combined_score(q: float, d: float) -> float:
 
 
 def quality_diversity(fake_images, classifier, train_feats, alpha: float | str = "auto",
-                      max_pairs: int = 2000, seed: int = 0) -> dict:
+                      max_pairs: int = 2000, seed: int = 0, log_alpha: float | None = None) -> dict:
     """All of the MM-GAN paper's scores for generated images [n, C, H, W] in [-1, 1] → dict.
 
     classifier: a `DomainClassifier` (anything with `.features(x)`, `.probs(x)`, `.name`)
     trained on the GAN's training set; train_feats = classifier.features(training images).
-    Returns dict(q, d_intra, d_inter, d, s, alpha, extractor, n_fake, n_train) with
-    q = quality_score, d = √(d_intra·d_inter), s = √(q·d).
+    Returns dict(q, d_intra, d_inter, d, s, alpha, log_alpha, extractor, n_fake, n_train) with
+    q = quality_score, d = √(d_intra·d_inter), s = √(q·d); alpha is inf when exp(log_alpha)
+    overflows float64 (q is computed from log_alpha, so it stays exact).
     """
     feats = classifier.features(fake_images)
     probs = classifier.probs(fake_images)
     train = check_features(train_feats, "train_feats")
-    if isinstance(alpha, str):
-        if alpha != "auto":
-            raise ValueError(f"alpha must be a positive float or 'auto', got {alpha!r}")
-        alpha = calibrate_alpha(train)
-    q = quality_score(feats, train, alpha=alpha)
+    la = _log_alpha(alpha, log_alpha, train)
+    q = quality_score(feats, train, log_alpha=la)
     div = diversity_score(fake_images, probs.argmax(1), probs.shape[1], max_pairs=max_pairs, seed=seed)
     return {"q": q, "d_intra": div["d_intra"], "d_inter": div["d_inter"], "d": div["d"],
-            "s": combined_score(q, div["d"]), "alpha": float(alpha),
-            "extractor": getattr(classifier, "name", type(classifier).__name__),
+            "s": combined_score(q, div["d"]), "alpha": math.exp(la) if la <= LOG_FLOAT_MAX else math.inf,
+            "log_alpha": la, "extractor": getattr(classifier, "name", type(classifier).__name__),
             "n_fake": len(feats), "n_train": len(train)}
-
-
-# ----------------------------------------------------------------------------- clustering
-
-
-def cluster_acc(y_true, y_pred) -> float:
-    """Clustering accuracy with the best one-to-one matching of clusters to classes.
-
-        ACC = max_π (1/n) Σ_i [y_true_i = π(y_pred_i)]
-
-    π found by the Hungarian algorithm (`scipy.optimize.linear_sum_assignment`) on the
-    contingency table; the numbers of clusters and classes may differ (unmatched ones count
-    as errors).
-    """
-    a, b = check_label_pair(y_true, y_pred)
-    _, ai = np.unique(a, return_inverse=True)
-    _, bi = np.unique(b, return_inverse=True)
-    table = np.zeros((bi.max() + 1, ai.max() + 1), dtype=np.int64)
-    np.add.at(table, (bi, ai), 1)
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / len(a))
-
-
-def nmi(y_true, y_pred) -> float:
-    """Normalised mutual information with the geometric-mean normaliser (MM-GAN eq. 5.2).
-
-        NMI = I(y_true; y_pred) / √(H(y_true) · H(y_pred))
-
-    scikit-learn's `normalized_mutual_info_score(..., average_method="geometric")` (sklearn's
-    default is the arithmetic mean, which gives slightly different numbers).
-    """
-    from sklearn.metrics import normalized_mutual_info_score    # lazy: sklearn is slow to import
-
-    a, b = check_label_pair(y_true, y_pred)
-    return float(normalized_mutual_info_score(a, b, average_method="geometric"))
