@@ -39,8 +39,9 @@ def headless():
 
 
 def live(draw, control):
-    """`ipywidgets.VBox([control, out])`: `out` (an `ipywidgets.Output`, also `box.out`) shows
-    `draw(control.value)` (a Figure) and is redrawn, cleared first, whenever the value changes."""
+    """`ipywidgets.VBox([control, out])` (CSS class `mixgan-explorer`): `out` (an `ipywidgets.Output`,
+    also `box.out`) shows `draw(control.value)` (a Figure) and is redrawn, cleared first, whenever the
+    value changes."""
     import ipywidgets as w
     out = w.Output()
 
@@ -51,6 +52,7 @@ def live(draw, control):
             _show(fig)
     control.observe(update, names="value")
     box = w.VBox([control, out])
+    box.add_class("mixgan-explorer")         # a stable handle for styling and the browser tests
     box.out, box.update = out, update
     update()
     return box
