@@ -146,6 +146,10 @@ def test_widget_buttons_play_and_messages(monkeypatch):
     ui.gen_b.click()
     assert lab.step == 1 and "mixlab-count'>1<" in ui.step_html.value
     assert ui.view.frame["step"] == 1 and len(ui.view.frame["fake"]) == 128
+    lab.advance(2)                                               # code moves the widget on screen too
+    assert ui.view.frame["step"] == 3 and "mixlab-count'>3<" in ui.step_html.value
+    ui.reset_b.click()
+    assert ui.view.frame["step"] == 0
     ui.speed.value = 1
     ui.play_b.click()
     deadline = time.time() + 30

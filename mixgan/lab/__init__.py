@@ -37,6 +37,13 @@ class MixtureLab(Lab):
             self._ui = LabWidget(self)
         return self._ui.widget
 
+    def advance(self, n=1):
+        """As ``Lab.advance``; a widget already on screen shows the new step at once."""
+        super().advance(n)
+        if self._ui is not None and not self._ui.playing:          # while playing, the loop redraws
+            self._ui.push()
+        return self
+
     def figure(self, arrows=True):
         """A matplotlib figure of ``state()``."""
         return figure.state_figure(self.state(), arrows)
