@@ -99,7 +99,8 @@ def make_parser():
     run.add_argument("--batch-size", type=int, help="critic batch (default: each model's own)")
     run.add_argument("--n-critic", type=int, help="critic steps per generator step (default: each model's own)")
     run.add_argument("--vote", default="majority", choices=["majority", "fraction"], help="the 5-NN rule")
-    run.add_argument("--quick", action="store_true", help="fc and hmog, K=4, 3 steps, base 8, 200 samples")
+    run.add_argument("--quick", action="store_true", help="a dry run's defaults: fc and hmog, K=4, 3 steps, "
+                     "base 8, 512 images, 200 samples (options given win)")
     run.add_argument("--progress", action="store_true", help="a progress bar per cell")
     run.add_argument("--key", help="store the rows under this results key (only with --shard 0/1)")
     run.add_argument("--root", help="the results folder (default results/)")

@@ -7,11 +7,12 @@
 One fixed set of cells (default: mog, hmog, madgan, mgan × K ∈ {4, 16} × seeds 0, 1 = 16 cells,
 MNIST-32, base 64, 150 steps, 1,000 samples) runs through `benchmarks/fig9.py run` first in one
 process (--shard 0/1), then, for each P of --processes, in P processes at once (--shard i/P), all
-on one device.  For each: the wall time from the launch to the last exit (process start-up
-included, as a real sweep pays it), cells per hour = cells · 3600 / wall, the ratio to the single
-process, the summed per-cell training seconds, and (on CUDA, from nvidia-smi once a second) the
-peak GPU memory and mean utilisation.  The merged rows of each run are compared with the single
-process's (the largest FID difference: rounding only, from the thread counts and the GPU's kernels).
+on one device; every process gets cores / max(P) torch threads.  For each: the wall time from the
+launch to the last exit (process start-up included, as a real sweep pays it), cells per hour =
+cells · 3600 / wall, the ratio to the single process, the summed per-cell training seconds, and
+(on CUDA, from nvidia-smi once a second) the peak GPU memory and mean utilisation.  The merged
+rows of each run are compared with the single process's: the largest FID difference is 0 on the
+CPU, and on a GPU shows what its non-deterministic kernels change.
 
 The data: MNIST from the mirror (--mirror, else $MIXGAN_MIRROR; laid out as <mirror>/MNIST/raw/*.gz,
 see mixgan/data/images.py), decoded once into --work/data before anything is timed; nothing is
@@ -48,7 +49,7 @@ def run_processes(a, p, env, work, limit_s):
     out = os.path.join(work, f"p{p}")
     grid = ["--models", a.models, "--Ks", a.Ks, "--seeds", a.seeds, "--steps", str(a.steps), "--base", str(a.base),
             "--n-train", str(a.n_train), "--n-eval", str(a.n_eval), "--device", a.device, "--out", out,
-            "--threads", str(max(1, (os.cpu_count() or 1) // p))]
+            "--threads", str(a.threads)]
     os.makedirs(out, exist_ok=True)
     stop, samples = threading.Event(), []
     sampler = threading.Thread(target=_gpu_sampler, args=(stop, samples), daemon=True)
@@ -106,6 +107,8 @@ def main(argv=None):
         ap.error(f"--processes takes integers separated by commas, got {a.processes!r}")
     if any(p < 1 for p in ps):
         ap.error(f"--processes must be >= 1, got {a.processes!r}")
+    a.mirror = os.path.abspath(a.mirror)                         # the runs start in the repository's root
+    a.threads = max(1, (os.cpu_count() or 1) // max(ps))         # the same for every run: cores / max P
     os.makedirs(a.out, exist_ok=True)
     work = a.work or tempfile.mkdtemp(prefix="gpu_sweep-")
     env = dict(os.environ, MIXGAN_MIRROR=a.mirror, MIXGAN_DATA=os.path.join(work, "data"), MIXGAN_OFFLINE="1",
@@ -120,7 +123,7 @@ def main(argv=None):
         mixgan.data.load_tensors("mnist", train=train)
     cells = len(shards.grid(a.models.split(","), [int(k) for k in a.Ks.split(",")],
                             [int(s) for s in a.seeds.split(",")]))
-    res = {"settings": {k: v for k, v in vars(a).items() if k not in ("out", "work", "python")},
+    res = {"settings": {k: v for k, v in vars(a).items() if k not in ("out", "work", "python")},  # threads too
            "cells": cells, "cpu_count": os.cpu_count(), "torch": torch.__version__,
            "gpu": torch.cuda.get_device_name(0) if a.device.startswith("cuda") and torch.cuda.is_available() else None,
            "prepare_s": round(time.time() - t_start, 1), "runs": []}

@@ -172,6 +172,8 @@ def merge(paths):
     different grids, shards given twice or of different N, cells in two files, and missing
     cells, each with one ValueError naming the files / cells."""
     files = shard_files(paths)
+    if not files:
+        raise ValueError("merge needs at least one shard file or folder")
     shards = [(f, read_shard(f)) for f in files]
     (f0, d0), spec = shards[0], shards[0][1]["grid"]
     seen = {}

@@ -105,7 +105,8 @@ def test_fig9_quick_in_two_shards_then_merge(tmp_path):
     assert all(p.returncode == 0 for p in procs), [e[-3000:] for _, e in outs]
     assert "shard 0/2: 2 cells, 0 already in" in outs[0][0] and "[2/2] hmog    K=4   seed=0" in outs[0][0]
     rows = F.main(["merge", str(tmp_path / "s"), "--key", "fig9/quick", "--root", str(tmp_path / "res")])
-    assert [(r["model"], r["K"], r["seed"]) for r in rows] == [("fc", 1, 0), ("fc", 1, 1), ("hmog", 4, 0), ("hmog", 4, 1)]
+    cells = [("fc", 1, 0), ("fc", 1, 1), ("hmog", 4, 0), ("hmog", 4, 1)]
+    assert [(r["model"], r["K"], r["seed"]) for r in rows] == cells
     assert results.load("fig9/quick", tmp_path / "res") == rows and rows[0]["steps"] == 3 and rows[0]["n_fake"] == 200
     e = results.entry("fig9/quick", tmp_path / "res")
     assert e["command"].startswith("python benchmarks/fig9.py merge ") and "run --quick --seeds 0,1" in e["command"]
