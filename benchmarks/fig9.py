@@ -16,8 +16,9 @@ a CSV through `mixgan.results` under --key (results/<key with _>.csv and its MAN
 entry); without --key it only checks and prints them.  `run --key` stores a finished 0/1 run
 directly.  Without a subcommand, `run` is meant (`fig9.py --quick`).
 
-A SLURM array job, one shard per task.  Array ids must be 0-based (--array=0-(N-1)), so that
-$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT is I/N; --array=1-8 would give 8/8, which is refused:
+A SLURM array job, one shard per task.  The array ids must be the 0-based range --array=0-(N-1)
+(a %limit on the tasks running at once is fine), so that $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
+is I/N; --array=1-8 would give 8/8, which is refused, and a step or a list of ids would skip shards:
 
     #!/bin/bash
     #SBATCH --array=0-7
@@ -35,10 +36,15 @@ Several GPUs on one machine, one shard each:
     done; wait
     python benchmarks/fig9.py merge runs/fig9 --key fig9/gpu
 
-Several processes on one GPU (one small model leaves a large GPU mostly idle): the same loop
-without CUDA_VISIBLE_DEVICES and with one device for all, `--device cuda:0`;
-benchmarks/gpu_sweep.sh measures what that gains.  On CPUs give each process its share of the
-cores with --threads (two processes on two cores: --threads 1 each).
+Several processes on one GPU (one small model leaves a large GPU mostly idle; benchmarks/gpu_sweep.py
+measures what that gains): the same loop on one device, each process with its share of the cores,
+
+    for i in 0 1 2 3; do
+        python benchmarks/fig9.py run --shard $i/4 --device cuda:0 --threads 4 --out runs/fig9 \
+            --steps 20000 --base 64 --seeds 0,1,2,3,4 > runs/fig9/log-$i.txt 2>&1 &
+    done; wait
+
+and the same merge.  On CPUs too: two processes on two cores with --device cpu --threads 1 each.
 
 Features: the Inception network when its weights are on disk, else the MNIST domain classifier
 (each row records which, and the sample counts).
