@@ -90,3 +90,27 @@ def test_analysis_targets_settings_are_exclusive():
         r = subprocess.run([sys.executable, "benchmarks/analysis_targets.py", *argv], cwd=ROOT, capture_output=True,
                            text=True, timeout=120)
         assert r.returncode == 2 and msg in r.stderr, r.stderr
+
+
+def test_fig9_quick_in_two_shards_then_merge(tmp_path):
+    """`fig9.py --quick --shard I/2` in two processes at once, then `merge --key`: the grid's rows in grid
+    order, stored through mixgan.results with the commands; a rerun of a finished shard trains nothing, and a
+    bad --shard is one line and exit status 2."""
+    import benchmarks.fig9 as F
+    from mixgan import results
+    cmd = [sys.executable, "benchmarks/fig9.py", "--quick", "--seeds", "0,1", "--out", str(tmp_path / "s")]
+    procs = [subprocess.Popen(cmd + ["--shard", f"{i}/2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e[-3000:] for _, e in outs]
+    assert "shard 0/2: 2 cells, 0 already in" in outs[0][0] and "[2/2] hmog    K=4   seed=0" in outs[0][0]
+    rows = F.main(["merge", str(tmp_path / "s"), "--key", "fig9/quick", "--root", str(tmp_path / "res")])
+    cells = [("fc", 1, 0), ("fc", 1, 1), ("hmog", 4, 0), ("hmog", 4, 1)]
+    assert [(r["model"], r["K"], r["seed"]) for r in rows] == cells
+    assert results.load("fig9/quick", tmp_path / "res") == rows and rows[0]["steps"] == 3 and rows[0]["n_fake"] == 200
+    e = results.entry("fig9/quick", tmp_path / "res")
+    assert e["command"].startswith("python benchmarks/fig9.py merge ") and "run --quick --seeds 0,1" in e["command"]
+    r = subprocess.run(cmd + ["--shard", "1/2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "2 already in" in r.stdout and "0 to run" in r.stdout, r.stderr[-3000:]
+    r = subprocess.run(cmd + ["--shard", "2/2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--shard takes I/N" in r.stderr, r.stderr
