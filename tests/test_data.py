@@ -335,3 +335,36 @@ def test_images_refuses_an_empty_root(tmp_path, monkeypatch):
     with pytest.raises(TypeError, match="train must be True or False"):
         images("digits", train="yes")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mirror_extraction_is_safe_when_processes_race(tmp_path):
+    """Several workers decompressing the same mirror at once (shards of a sweep starting together) all
+    succeed and leave whole files: each writes its own temporary file and renames it into place."""
+    import gzip
+    import threading
+
+    from torchvision.datasets import MNIST
+
+    from mixgan.data.images import _from_mirror
+
+    mirror, root = tmp_path / "mirror", tmp_path / "root"
+    (mirror / "MNIST" / "raw").mkdir(parents=True)
+    payload = bytes(range(256)) * 40_000                          # 10 MB, so the workers overlap
+    with gzip.open(mirror / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz", "wb", compresslevel=1) as f:
+        f.write(payload)
+    errors = []
+
+    def work():
+        try:
+            _from_mirror(MNIST, mirror, root)
+        except Exception as e:                                    # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").read_bytes() == payload
+    assert not list((root / "MNIST" / "raw").glob("*.part"))

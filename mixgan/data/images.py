@@ -33,6 +33,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -138,10 +139,15 @@ def _from_mirror(cls, mirror: Path, root: Path) -> None:
             out = dst / src.name[:-3]
             if out.exists():
                 continue
-            tmp = out.with_name(out.name + ".part")
-            with gzip.open(src, "rb") as fi, open(tmp, "wb") as fo:
-                shutil.copyfileobj(fi, fo, length=1 << 20)
-            tmp.replace(out)
+            # a temporary file of this process and thread, renamed into place: workers that start
+            # together (shards of a sweep) each write their own copy and never see a partial file
+            tmp = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.part")
+            try:
+                with gzip.open(src, "rb") as fi, open(tmp, "wb") as fo:
+                    shutil.copyfileobj(fi, fo, length=1 << 20)
+                tmp.replace(out)
+            finally:
+                tmp.unlink(missing_ok=True)
     archive = getattr(cls, "filename", None)
     if isinstance(archive, str) and (mirror / archive).is_file():
         extract_archive(str(mirror / archive), str(root))
