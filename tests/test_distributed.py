@@ -157,3 +157,32 @@ def test_a_busy_folder_stops_every_rank(tmp_path):
     assert codes == [2, 2]
     assert len(err0) == 1 and "is in use by another run" in err0[0] and err1 == ""
     assert sorted(os.listdir(tmp_path / "run")) == [".lock"]
+
+
+def test_sharded_draws_are_slices_of_the_global_draw():
+    from mixgan.nets import noise
+
+    def draws():                                # 4 rows of each kind of training noise
+        return (noise.randn(4, 3), noise.rand(4, 1, 1), noise.randint(10, 4),
+                noise.gumbel_softmax_hard(torch.zeros(4, 5, requires_grad=True), 0.5))
+    torch.manual_seed(0)
+    whole = [torch.cat(parts) for parts in zip(*[_shard(draws, r, 2) for r in range(2)])]
+    torch.manual_seed(0)
+    one = (torch.randn(8, 3), torch.rand(8, 1, 1), torch.randint(10, (8,)),
+           torch.nn.functional.gumbel_softmax(torch.zeros(8, 5), tau=0.5, hard=True))
+    assert all(torch.equal(a, b) for a, b in zip(whole, one))
+    assert noise.shard() == (0, 1)
+    with pytest.raises(ValueError, match="rank"):
+        with noise.sharded(2, 2):
+            pass
+
+
+def _shard(draws, rank, world):
+    """The draws of rank `rank` of `world`, each rank starting from the same generator state."""
+    from mixgan.nets import noise
+    state = torch.get_rng_state()
+    with noise.sharded(rank, world):
+        out = draws()
+    if rank < world - 1:
+        torch.set_rng_state(state)
+    return out
