@@ -7,6 +7,8 @@ returns a scalar to *minimise*; ``d_*`` for the discriminator, ``g_*`` for the g
 import torch
 import torch.nn.functional as F
 
+from .nets import noise
+
 
 # --- standard GAN (HMoG paper eq. 1) --------------------------------------------------
 def d_nonsaturating(r, f):
@@ -26,7 +28,7 @@ def gradient_penalty(critic, real, fake):
     The norm is taken over ALL dimensions of each sample (one norm per sample), not per
     pixel / channel as in the HMoG reference code.  `critic` maps x -> [B, 1] scores.
     """
-    eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    eps = noise.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
     x = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

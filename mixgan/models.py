@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from . import losses as L
 from .config import HEADS, LOSSES, MODELS, Config, toy_defaults
-from .nets import bodies, heads, priors
+from .nets import bodies, heads, noise, priors
 from .utils import save_torch
 
 __all__ = ["MODELS", "LOSSES", "HEADS", "Config", "GAN", "build", "from_config", "load", "save_atomic"]
@@ -114,16 +114,16 @@ class GAN(nn.Module):
             if x_real is not None:
                 y = self.encoder(x_real)[0].softmax(1)
             else:
-                kk = torch.randint(c.K, (n,), device=self.device) if k is None else \
+                kk = noise.randint(c.K, n, device=self.device) if k is None else \
                     torch.as_tensor(k, device=self.device).expand(n)
                 y = F.one_hot(kk, c.K).float()
-            eps = torch.randn(y.shape[0], c.z_dim, device=self.device) * scale ** 0.5
+            eps = noise.randn(y.shape[0], c.z_dim, device=self.device) * scale ** 0.5
             x, _ = self.generate(self.prior.mix(y, eps))
             return x, dict(k=y.argmax(1))
         z, kk = self.prior.sample(n, scale=scale, k=k)
         y = None
         if c.conditional:
-            y = torch.randint(c.n_classes, (n,), device=z.device) if k is None else \
+            y = noise.randint(c.n_classes, n, device=z.device) if k is None else \
                 torch.as_tensor(k, device=z.device).expand(n)
         elif c.mapping is not None:
             y = self.mapping[kk]

@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import noise
+
 
 def mix_linear(pi, z, weight):
     """h = Σ_k π_k (W_k z + b_k).  pi [B,K], z [B,d], weight [K(d+1), |h|] -> [B, |h|]."""
@@ -168,7 +170,7 @@ class MultiHead(nn.Module):
 
     def forward(self, z, index=None):
         if index is None:
-            index = torch.randint(self.K, (z.shape[0],), device=z.device)
+            index = noise.randint(self.K, z.shape[0], device=z.device)
         if self.shared:
             h = mix_linear(torch.ones(z.shape[0], 1, dtype=z.dtype, device=z.device), z, self.leaves)
             return h, index
@@ -241,7 +243,7 @@ class GatedHead(nn.Module):
         (default ``self.eval_gate``); training always uses the Gumbel-softmax draw."""
         logits, hk = self.logits(z)
         if self.training:
-            g = F.gumbel_softmax(logits, tau=self.tau, hard=True)
+            g = noise.gumbel_softmax_hard(logits, self.tau)
             self._usage = logits.softmax(1).mean(0)
             index = g.argmax(1)
         else:

@@ -13,6 +13,8 @@ import math
 import torch
 import torch.nn as nn
 
+from . import noise
+
 
 def _check_positive(name, value):
     if not value > 0:
@@ -31,7 +33,7 @@ class Normal(nn.Module):
 
     def sample(self, n, scale=1.0, k=None, generator=None):
         _check_positive("scale", scale)
-        z = torch.randn(n, self.d, device=self._dev.device, generator=generator) * math.sqrt(scale)
+        z = noise.randn(n, self.d, device=self._dev.device, generator=generator) * math.sqrt(scale)
         return z, torch.zeros(n, dtype=torch.long, device=z.device)
 
     def log_prob(self, z):
@@ -88,10 +90,10 @@ class GaussianMixture(nn.Module):
         _check_positive("scale", scale)
         dev = self.mu.device
         if k is None:
-            k = torch.randint(self.K, (n,), device=dev, generator=generator)
+            k = noise.randint(self.K, n, device=dev, generator=generator)
         else:
             k = torch.as_tensor(k, dtype=torch.long, device=dev).expand(n)
-        eps = torch.randn(n, self.d, device=dev, generator=generator) * math.sqrt(scale)
+        eps = noise.randn(n, self.d, device=dev, generator=generator) * math.sqrt(scale)
         return self.transform(eps, k), k
 
     def covariance(self):

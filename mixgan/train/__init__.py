@@ -6,6 +6,7 @@ line ``python -m mixgan.train --model hmog --data mnist --depth 4 --steps N --ou
     checks.py      checks on what enters training (values, data, paths, a resumed checkpoint)
     checkpoint.py  write_checkpoint / read_checkpoint: sha256, finite values, atomic writes
     lock.py        run_lock: one run per folder
+    distributed.py one run over several processes (torchrun, DDP): batch split, synchronised BatchNorm
     evaluate.py    FID and early stopping
     cli.py         TrainConfig, the argparse command line, run
     rundir.py      load_run: a finished run folder as a dict

@@ -13,6 +13,7 @@ Writing goes through ``mixgan.utils.save_torch`` (a temporary file with a unique
 the target, then an atomic rename), so a crash, a SIGKILL or a full disk leaves the previous
 checkpoint in place; the temporary file is removed and the error names the path.
 """
+import contextlib
 import errno
 import hashlib
 import math
@@ -123,6 +124,16 @@ def write_checkpoint(state, path):
         raise OSError(e.errno, f"could not write checkpoint {path}: {what} (the partial temporary file "
                                "was removed; the previous checkpoint, if any, is unchanged)") from None
     return path
+
+
+def remove_stale_temporaries(checkpoint):
+    """Temporary files of `checkpoint` left by a killed writer (``.ckpt.pt.*.tmp``); safe to
+    delete while this process holds the folder's lock, as no one else writes there."""
+    folder, name = os.path.split(os.path.abspath(checkpoint))
+    for f in os.listdir(folder):
+        if f.startswith(f".{name}.") and f.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, f))
 
 
 def read_checkpoint(path, map_location="cpu", require_checksum=True):

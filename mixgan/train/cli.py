@@ -18,6 +18,17 @@ folder is locked while the run lives: a second run on it stops with an error nam
 Exit status: 0 when the run finished; 2 for a user error (a bad option value, a busy or
 foreign run folder, a damaged checkpoint, a full disk, a run that diverged), reported as one
 line on stderr before any training starts where it can be known then.
+
+One run over several processes (data parallel, ``distributed.py``): start it with torchrun;
+``--batch`` stays the global batch (a multiple of the number of processes), split evenly.
+
+    torchrun --nproc_per_node 8 -m mixgan.train --model hmog --data mnist --batch 1024 --out runs/big
+    torchrun --nproc_per_node 2 -m mixgan.train --device cpu --model fc --batch 64 --out runs/cpu2
+
+On GPUs each process takes cuda:LOCAL_RANK and they talk over NCCL; with ``--device cpu`` (or no
+GPU) over gloo.  Add ``--resume`` to continue such a run (on any number of processes that divides
+the batch).  Rank 0 alone logs, writes the run folder and computes the FID; config.json and
+metrics.json record ``world_size``; a user error is rank 0's one line, and every process exits 2.
 """
 import argparse
 import ast
@@ -27,6 +38,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
@@ -34,6 +46,7 @@ import torch
 from .. import data as mdata
 from ..models import MODELS, Config, build
 from ..utils import save_json
+from . import distributed
 from .checkpoint import read_checkpoint
 from .checks import check_config, check_seed, check_writable, positive_int
 from .evaluate import EXTRACTORS, FID, early_stopper
@@ -227,7 +240,7 @@ def _save_json(obj, path):
 
 def run(cfg):
     """Train as `cfg` says and write the run folder (see the module docstring).
-    Returns the metrics dict (also in <out>/metrics.json)."""
+    Returns the metrics dict (also in <out>/metrics.json); None on ranks other than 0 under torchrun."""
     if cfg.dry_run:                                    # tiny and fast, whatever else was asked
         cfg = replace(cfg, steps=min(cfg.steps, 4), epochs=None, batch=min(cfg.batch or 16, 16),
                       sample_every=2, checkpoint_every=2, fid_samples=min(cfg.fid_samples, 64),
@@ -238,42 +251,55 @@ def run(cfg):
     shape = (mdata.channels(cfg.data), size, size)
     opts = dict(cfg.options, **({"batch_size": cfg.batch} if cfg.batch else {}))
     model = build(cfg.model, shape, seed=cfg.seed, **opts)      # checks every model option
+    dist = distributed.from_env(device)                         # torchrun's processes, or just this one
+    dist.check_batch(batch=model.cfg.batch_size, g_batch_size=model.cfg.g_batch_size)
     ckpt = os.path.join(cfg.out, "ckpt.pt")
-    check_writable(ckpt)
-    with run_lock(cfg.out):
+    meta = {"data": cfg.data, "size": size, "limit": cfg.limit, "seed": cfg.seed, "dry_run": cfg.dry_run}
+    with dist, ExitStack() as stack:
+        dist.on_main(lambda: _claim(cfg, ckpt, stack))         # rank 0 alone locks and writes the folder
         prev = None
         if cfg.resume:                                 # read and check once; fit continues from it
-            if not os.path.exists(ckpt):
-                raise FileNotFoundError(f"--resume: there is no checkpoint {ckpt} to continue; drop --resume to start")
-        elif os.path.exists(ckpt):
-            raise FileExistsError(f"{cfg.out} already holds a run ({ckpt}); pass --resume to continue it "
-                                  "or choose another --out")
-        meta = {"data": cfg.data, "size": size, "limit": cfg.limit, "seed": cfg.seed, "dry_run": cfg.dry_run}
-        if cfg.resume:                                 # refuse a foreign checkpoint before touching the folder
-            prev = read_checkpoint(ckpt)
+            prev = read_checkpoint(ckpt)               # refuse a foreign checkpoint before touching the folder
             check_config(prev, model, ckpt, meta)
-        return _train(cfg, model, shape, ckpt, prev, meta, device)
+        return _train(cfg, model, shape, ckpt, prev, meta, dist)
 
 
-def _train(cfg, model, shape, ckpt, prev, meta, device):
+def _claim(cfg, ckpt, stack):
+    """The run folder: writable, locked for the run (on `stack`), holding a checkpoint iff --resume."""
+    check_writable(ckpt)
+    stack.enter_context(run_lock(cfg.out))
+    if cfg.resume and not os.path.exists(ckpt):
+        raise FileNotFoundError(f"--resume: there is no checkpoint {ckpt} to continue; drop --resume to start")
+    if not cfg.resume and os.path.exists(ckpt):
+        raise FileExistsError(f"{cfg.out} already holds a run ({ckpt}); pass --resume to continue it "
+                              "or choose another --out")
+
+
+def _train(cfg, model, shape, ckpt, prev, meta, dist):
+    """fit, then (rank 0) the folder's JSON files, plots and the final FID; None on other ranks."""
     import matplotlib.pyplot as plt
 
     from ..plots.figures import loss_curves
-    x, y = load_data(cfg)
-    c = model.cfg
+    x, y = dist.on_main(lambda: load_data(cfg), then_all=True)  # rank 0 may download; then the others read
+    c, device, main = model.cfg, dist.device, dist.is_main
     steps = cfg.steps if cfg.epochs is None else math.ceil(cfg.epochs * len(x) / (c.batch_size * c.n_critic))
     start = prev["step"] if prev else 0
-    _save_json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps}, os.path.join(cfg.out, "config.json"))
+    if main:
+        _save_json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps, "world_size": dist.world},
+                   os.path.join(cfg.out, "config.json"))
 
-    fid = FID(cfg, shape, device) if cfg.eval_every else None
+    fid = FID(cfg, shape, device) if cfg.eval_every and main else None
     eval_fn = (early_stopper(fid, cfg.eval_samples, cfg.patience, prev["history"] if prev else {},
                              os.path.join(cfg.out, "best.pt")) if cfg.eval_every else None)
     t0 = time.perf_counter()
     history = fit(model, (x, y), steps, seed=cfg.seed, device=device, log_every=cfg.log_every,
                   checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, resume=prev or False,
                   sample_every=cfg.sample_every, sample_fn=grid_sampler(cfg.out, cfg.n_samples, cfg.seed),
-                  eval_every=cfg.eval_every, eval_fn=eval_fn, amp=cfg.amp, progress=cfg.progress, meta=meta)
+                  eval_every=cfg.eval_every, eval_fn=eval_fn, amp=cfg.amp, progress=cfg.progress, meta=meta,
+                  dist=dist)
     seconds = time.perf_counter() - t0
+    if not main:
+        return None
     done = history["step"][-1] if history["step"] else start
 
     _save_json(history, os.path.join(cfg.out, "history.json"))
@@ -292,7 +318,7 @@ def _train(cfg, model, shape, ckpt, prev, meta, device):
         "g_loss": history["g_loss"][-1] if history["g_loss"] else None,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "amp": bool(cfg.amp and device.type == "cuda"), "num_params": model.num_params(),
-        "dry_run": cfg.dry_run, "eval": history["eval"],
+        "dry_run": cfg.dry_run, "world_size": dist.world, "eval": history["eval"],
     }
     if cfg.fid:
         try:
@@ -321,10 +347,13 @@ def main(argv=None):
         msg = str(e) if not isinstance(e, OSError) or not e.strerror else f"{e.strerror}"
         if isinstance(e, OSError) and e.filename and e.filename not in msg:
             msg += f": {e.filename}"
-        print(f"mixgan.train: error: {msg}", file=sys.stderr)
-        if isinstance(e, UsageError):
-            print("(python -m mixgan.train --help lists the options)", file=sys.stderr)
+        if distributed.rank_from_env() == 0:           # under torchrun every rank meets the same error
+            print(f"mixgan.train: error: {msg}", file=sys.stderr)
+            if isinstance(e, UsageError):
+                print("(python -m mixgan.train --help lists the options)", file=sys.stderr)
         raise SystemExit(2) from None
+    if metrics is None:                                # not rank 0 of a torchrun job
+        return None
     fid = metrics.get("fid", {})
     print(f"done: {metrics['steps']} steps, {metrics['steps_per_s']} steps/s, d_loss {metrics['d_loss']}, "
           f"g_loss {metrics['g_loss']}" + (f", FID {fid['fid']:.2f} ({fid['extractor']})" if "fid" in fid else "")

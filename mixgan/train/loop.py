@@ -8,7 +8,8 @@ One *step* is one generator update (after ``n_critic`` critic updates).  A check
 one dict {config, model, opt_g, opt_d, step, rng, history, meta, sha256}, written atomically
 and verified on every read (see ``checkpoint.py``); ``resume=True`` continues bit-identically
 on the CPU.  While a run writes a checkpoint it holds the lock of its folder (``lock.py``):
-a second run on the same folder is refused.
+a second run on the same folder is refused.  ``dist=`` trains one run over several processes
+(torchrun; see ``distributed.py``).
 
 Divergence rule: training stops with a FloatingPointError, naming the step and the last
 verified checkpoint, as soon as
@@ -27,9 +28,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..models import from_config
-from .checkpoint import all_finite, non_finite, read_checkpoint, write_checkpoint
+from ..nets import noise
+from .checkpoint import all_finite, non_finite, read_checkpoint, remove_stale_temporaries, write_checkpoint
 from .checks import (check_betas, check_config, check_data, check_seed, check_tensors, check_writable,
                      positive_float, positive_int)
+from .distributed import Single
 from .lock import run_lock
 
 __all__ = ["fit", "Update", "pick_device", "fixed_latents", "grid_sampler", "load_checkpoint", "check_config",
@@ -53,7 +56,8 @@ def pick_device(device=None):
 
 class _Batches:
     """Draws random minibatches (with replacement) from tensors or a Dataset, using its
-    own torch.Generator so that the data order is part of the checkpointed RNG state."""
+    own torch.Generator so that the data order is part of the checkpointed RNG state.
+    In a ``noise.sharded`` block, b rows of a batch `world` times larger (see ``noise``)."""
 
     def __init__(self, data, device, seed, model):
         if isinstance(data, (tuple, list)):
@@ -82,7 +86,7 @@ class _Batches:
         self.gen = torch.Generator().manual_seed(seed)
 
     def __call__(self, b):
-        idx = torch.randint(self.n, (b,), generator=self.gen)
+        idx = noise.randint(self.n, b, generator=self.gen)
         if isinstance(self.x, torch.Tensor):
             idx = idx.to(self.device)
             return self.x[idx], (self.y[idx] if self.y is not None else None)
@@ -95,18 +99,18 @@ class _Batches:
         return tuple((self.x[0] if isinstance(self.x, torch.Tensor) else self.x[0][0]).shape)
 
 
-def _rng_state(batches):
+def _rng_state(batches, dist):
     s = {"torch": torch.get_rng_state(), "data": batches.gen.get_state()}
     if torch.cuda.is_available():
-        s["cuda"] = torch.cuda.get_rng_state_all()
+        s["cuda"] = dist.cuda_rng_state()
     return s
 
 
-def _set_rng_state(state, batches):
+def _set_rng_state(state, batches, dist):
     torch.set_rng_state(state["torch"])
     batches.gen.set_state(state["data"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        dist.set_cuda_rng_state(state["cuda"])
 
 
 def _amp_dtype(amp, device):
@@ -164,17 +168,19 @@ class Update:
     generator(): x ~ data [bs]; minimise model.g_loss(x, y, n=gbs) by one step of opt_g
     update(n_critic) = n_critic critic() calls, then one generator() call -> (d_loss, g_loss)
     Each returns its loss as a 0-d tensor (no device sync).  batches(b) -> (x [b, ...], y or None).
+    losses: what computes d_loss / g_loss (default: the model; under torchrun its DDP front, with
+    bs and gbs this process's share of the batch, see ``distributed.py``).
     """
 
-    def __init__(self, model, batches, opt_g, opt_d, bs, gbs, autocast=None):
+    def __init__(self, model, batches, opt_g, opt_d, bs, gbs, autocast=None, losses=None):
         self.model, self.batches, self.opt_g, self.opt_d = model, batches, opt_g, opt_d
-        self.bs, self.gbs = bs, gbs
+        self.bs, self.gbs, self.losses = bs, gbs, losses if losses is not None else model
         self.autocast = autocast if autocast is not None else contextlib.nullcontext()
 
     def critic(self):
         x, y = self.batches(self.bs)
         with self.autocast:                                         # G runs under no_grad in d_loss
-            d_loss = self.model.d_loss(x, y)
+            d_loss = self.losses.d_loss(x, y)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
@@ -183,7 +189,7 @@ class Update:
     def generator(self):
         x, y = self.batches(self.bs)
         with self.autocast:
-            g_loss = self.model.g_loss(x, y, n=self.gbs)
+            g_loss = self.losses.g_loss(x, y, n=self.gbs)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -196,20 +202,10 @@ class Update:
         return d_loss, self.generator()
 
 
-def _remove_stale_temporaries(checkpoint):
-    """Temporary files of `checkpoint` left by a killed writer (``.ckpt.pt.*.tmp``); safe to
-    delete while this process holds the folder's lock, as no one else writes there."""
-    folder, name = os.path.split(os.path.abspath(checkpoint))
-    for f in os.listdir(folder):
-        if f.startswith(f".{name}.") and f.endswith(".tmp"):
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(folder, f))
-
-
 def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_size=None,
         n_critic=None, lr=None, betas=None, amsgrad=None, lr_decay=None, log_every=10,
         eval_every=None, eval_fn=None, checkpoint=None, checkpoint_every=None, resume=False,
-        sample_every=None, sample_fn=None, amp=False, progress=True, meta=None):
+        sample_every=None, sample_fn=None, amp=False, progress=True, meta=None, dist=None):
     """Train `model` for `steps` generator iterations and return its history.
 
     data: Tensor [N, …] (floating point, cast to float32), a pair (x, y) with integer labels
@@ -231,6 +227,9 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
     stored in the checkpoint; resuming with a different meta is an error.
     Divergence (a non-finite loss, weight or optimiser state): FloatingPointError naming the
     last verified checkpoint (see the module docstring).
+    dist: ``distributed.from_env(device)`` entered (its process group formed) to train over the
+    processes torchrun started: batch sizes stay global, rank 0 alone locks, writes, samples and
+    evaluates; None: one process.
     history = {"step", "d_loss", "g_loss": lists every log_every steps, "eval": [dict]}.
     """
     if not all(hasattr(model, a) for a in ("cfg", "d_loss", "g_loss", "g_parameters")):
@@ -240,16 +239,23 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
     seed = check_seed(seed)
     o = _options(cfg, batch_size, g_batch_size, n_critic, lr, betas, amsgrad, log_every, eval_every, eval_fn,
                  checkpoint_every, sample_every, sample_fn, lr_decay, amp, meta, resume)
-    device = pick_device(device)
+    dist = Single() if dist is None else dist
+    if not isinstance(dist, Single):
+        raise TypeError(f"dist must be None or a mixgan.train.distributed context, got {type(dist).__name__}")
+    dist.check_batch(batch_size=o["bs"], g_batch_size=o["gbs"])
+    device = pick_device(device if device is not None else dist.device)
     amp_dtype = _amp_dtype(amp, device)
     batches = _Batches(data, device, seed, model)
     check_data(batches.shape(), model)
     with ExitStack() as stack:
         if checkpoint is not None:
             checkpoint = os.fspath(checkpoint)
-            check_writable(checkpoint)
-            stack.enter_context(run_lock(os.path.dirname(os.path.abspath(checkpoint))))
-            _remove_stale_temporaries(checkpoint)
+
+            def claim():                                        # rank 0 alone writes there
+                check_writable(checkpoint)
+                stack.enter_context(run_lock(os.path.dirname(os.path.abspath(checkpoint))))
+                remove_stale_temporaries(checkpoint)
+            dist.on_main(claim)
         ckpt = None
         if isinstance(resume, dict):
             ckpt = resume
@@ -258,13 +264,14 @@ def fit(model, data, steps, seed=0, device=None, *, batch_size=None, g_batch_siz
         if ckpt is not None:
             check_config(ckpt, model, checkpoint, meta)
         return _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, eval_fn,
-                      sample_fn, lr_decay, progress, meta)
+                      sample_fn, lr_decay, progress, meta, dist)
 
 
 def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, eval_fn, sample_fn,
-           lr_decay, progress, meta):
+           lr_decay, progress, meta, dist):
     """The loop itself, on checked arguments (see ``fit``)."""
     model.to(device).train()
+    losses = dist.wrap(model)                       # the model itself in one process
     opt_kw = dict(lr=o["lr"], betas=o["betas"], amsgrad=o["amsgrad"])
     opt_g, opt_d = _adam(model.g_parameters(), **opt_kw), _adam(model.disc.parameters(), **opt_kw)
     history = {"step": [], "d_loss": [], "g_loss": [], "eval": []}
@@ -274,7 +281,7 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
         opt_g.load_state_dict(ckpt["opt_g"])
         opt_d.load_state_dict(ckpt["opt_d"])
         start, history = ckpt["step"], ckpt["history"]
-        _set_rng_state(ckpt["rng"], batches)
+        _set_rng_state(ckpt["rng"], batches, dist)
     else:
         torch.manual_seed(seed)
     verified = (checkpoint, start) if ckpt is not None and checkpoint is not None else None
@@ -294,34 +301,38 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
 
     def save(step):
         check_state(step)
-        write_checkpoint({"config": model.config_dict(), "model": model.state_dict(),
-                          "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                          "rng": _rng_state(batches), "history": history, "meta": meta}, checkpoint)
+        if dist.is_main:
+            write_checkpoint({"config": model.config_dict(), "model": model.state_dict(),
+                              "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
+                              "rng": _rng_state(batches, dist), "history": history, "meta": meta}, checkpoint)
         return checkpoint, step
 
-    bs, gbs, n_critic = o["bs"], o["gbs"], o["n_critic"]
+    bs, gbs, n_critic = o["bs"] // dist.world, o["gbs"] // dist.world, o["n_critic"]   # this process's share
     autocast = torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None)
-    update = Update(model, batches, opt_g, opt_d, bs, gbs, autocast)
+    update = Update(model, batches, opt_g, opt_d, bs, gbs, autocast, losses)
     fork = dict(devices=[device] if device.type == "cuda" else [])   # side jobs leave the RNG alone
-    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress,
+    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not (progress and dist.is_main),
                desc=f"{model.cfg.name}", dynamic_ncols=True)
     for step in bar:
         if lr_decay:                                                # linear decay to 0 at the end
             for opt in (opt_g, opt_d):
                 for group in opt.param_groups:
                     group["lr"] = o["lr"] * min(1.0, (steps - step) / (lr_decay * steps))
-        d_loss, g_loss = update(n_critic)                           # n_critic D steps, one G step
-        d, g = d_loss.item(), g_loss.item()
+        with dist.sharded():
+            d_loss, g_loss = update(n_critic)                       # n_critic D steps, one G step
+        d, g = dist.mean(d_loss, g_loss)                            # the global batch's losses
         done = step + 1
         if not (math.isfinite(d) and math.isfinite(g)):
             diverged(done, f"non-finite loss (d_loss={d}, g_loss={g})")
         stop = False
         if eval_fn is not None and o["eval_every"] and (done % o["eval_every"] == 0 or done == steps):
-            with torch.random.fork_rng(**fork):
-                result = dict(eval_fn(model))
-            stop = bool(result.pop("stop", False))                  # early stopping on request
-            history["eval"].append({"step": done, **result})
-            model.train()
+            if dist.is_main:
+                with torch.random.fork_rng(**fork):
+                    result = dict(eval_fn(model))
+                stop = bool(result.pop("stop", False))              # early stopping on request
+                history["eval"].append({"step": done, **result})
+                model.train()
+            stop = dist.agree(stop)
         last = done == steps or stop
         if done % o["log_every"] == 0 or last:
             check_state(done)
@@ -329,7 +340,7 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
             history["d_loss"].append(d)
             history["g_loss"].append(g)
             bar.set_postfix(d=f"{d:.3f}", g=f"{g:.3f}")
-        if sample_fn is not None and o["sample_every"] and (done % o["sample_every"] == 0 or last):
+        if dist.is_main and sample_fn is not None and o["sample_every"] and (done % o["sample_every"] == 0 or last):
             with torch.random.fork_rng(**fork):
                 sample_fn(model, done)
             model.train()
