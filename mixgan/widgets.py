@@ -91,15 +91,14 @@ def leaf_explorer(summary):
     """A slider over the leaves of a `analysis.tree_summary`; shows that leaf's top samples."""
     K = summary["leaf_x"].shape[0]
     return _explorer(lambda leaf: plots.leaf_samples_figure(summary, leaf), 0,
-                     lambda w: w.IntSlider(0, 0, K - 1, description="leaf", continuous_update=False))
+                     lambda w: w.IntSlider(0, 0, K - 1, description="leaf"))
 
 
 @renamed(sigmas="scales")
 def scale_explorer(model, n=64, seed=0, scales=analysis.SCALES):
     """A slider over the prior's covariance scale s that re-samples the same noise (MM-GAN paper Fig. 4.4)."""
     return _explorer(lambda scale: scale_grid_figure(model, scale, n, seed), 1.0,
-                     lambda w: w.SelectionSlider(options=list(scales), value=1.0, description="scale s",
-                                                 continuous_update=False))
+                     lambda w: w.SelectionSlider(options=list(scales), value=1.0, description="scale s"))
 
 
 def cluster_explorer(x, pred, m=16):
