@@ -40,14 +40,15 @@ Several processes on one GPU (one small model leaves a large GPU mostly idle; be
 measures what that gains): the same loop on one device, each process with its share of the cores,
 
     for i in 0 1 2 3; do
-        python benchmarks/fig9.py run --shard $i/4 --device cuda:0 --threads 4 --out runs/fig9 \
+        python benchmarks/fig9.py run --shard $i/4 --device cuda:0 --threads 4 --out runs/fig9 \\
             --steps 20000 --base 64 --seeds 0,1,2,3,4 > runs/fig9/log-$i.txt 2>&1 &
     done; wait
 
 and the same merge.  On CPUs too: two processes on two cores with --device cpu --threads 1 each.
 
-Features: the Inception network when its weights are on disk, else the MNIST domain classifier
-(each row records which, and the sample counts).
+Features: the Inception network when its weights are on disk (MIXGAN_DOWNLOAD_INCEPTION=1 fetches
+them once, with internet), else the MNIST domain classifier (each row records which, and the sample
+counts).
 """
 import argparse
 import os
@@ -159,8 +160,10 @@ def store(key, paths, root, command):
     files = shards.shard_files(paths)
     heads = [shards.read_shard(f) for f in files]
     spec, n = heads[0]["grid"], len(files)
-    machines = "; ".join(dict.fromkeys(h.get("machine", "unknown") for h in heads))
-    runs = "; ".join(dict.fromkeys(h.get("command", "?") for h in heads)) if n > 1 else ""
+    where = [r for h in heads for r in shards.shard_runs(h)]            # every process, every shard
+    machines = "; ".join(dict.fromkeys(r.get("machine", "unknown") for r in where)) or "unknown"
+    commands = list(dict.fromkeys(r.get("command", "?") for r in where))
+    runs = "; ".join(commands) if n > 1 or len(commands) > 1 else ""
     f = results.save(key, rows, kind="csv", root=root, machine=machines,
                      command=command + (f" (merging the shards of: {runs})" if runs else ""),
                      what=f"HMoG paper Fig. 9 sweep: FID and 5-NN per model, K and seed ({spec['extractor']} "

@@ -45,12 +45,14 @@ def _gpu_sampler(stop, samples):
 
 
 def run_processes(a, p, env, work, limit_s):
-    """P shards of the grid at once -> (wall seconds, shard folder, log files, ok)."""
+    """P shards of the grid at once, in a fresh <work>/p<P> -> (wall seconds, shard folder, log files, ok)."""
     out = os.path.join(work, f"p{p}")
     grid = ["--models", a.models, "--Ks", a.Ks, "--seeds", a.seeds, "--steps", str(a.steps), "--base", str(a.base),
             "--n-train", str(a.n_train), "--n-eval", str(a.n_eval), "--device", a.device, "--out", out,
             "--threads", str(a.threads)]
-    os.makedirs(out, exist_ok=True)
+    if os.path.isdir(out):                     # shards finished by an earlier run would be skipped,
+        shutil.rmtree(out)                     # and the timing would count only what is left
+    os.makedirs(out)
     stop, samples = threading.Event(), []
     sampler = threading.Thread(target=_gpu_sampler, args=(stop, samples), daemon=True)
     if a.device.startswith("cuda") and shutil.which("nvidia-smi"):

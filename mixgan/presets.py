@@ -73,8 +73,8 @@ QUICKSTART = dict(steps=1000, fit_kw=dict(lr=2e-3, batch_size=256, lr_decay=0.3)
 MIXTURE_LATENT = dict(prior="gmm", K=10, c=3.0, var=0.02, z_dim=2)
 
 #: the Mixture Lab's training settings unless the caller gives their own: a critic batch and a generator
-#: batch of 64, and at most 2 critic steps per generator step (WGAN-GP models take 5 elsewhere).  On one
-#: CPU thread HMoG (depth 3) on hmog5 then reaches 5/5 modes with ≥ 80 % high-quality samples in about
-#: 11 CPU seconds instead of about 26 with batch 128 and 5 critic steps (more generator steps, each much
-#: cheaper), and a frame of 5 generator steps fits a live display.  Figures: BENCHMARKS.md.
+#: batch of 64, and at most 2 critic steps per generator step (WGAN-GP models take 5 elsewhere).  Each
+#: generator step then costs a fraction of one with batch 128 and 5 critic steps, so on one CPU thread
+#: HMoG (depth 3) on hmog5 covers its modes in fewer seconds, and a frame of 5 generator steps fits a live
+#: display.  Notebook 01b (Exercise 1) compares the two settings.
 LAB = dict(batch_size=64, g_batch_size=64, n_critic=2)

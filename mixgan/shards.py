@@ -15,11 +15,12 @@ A shard file (``shard_file(folder, i, n)`` = <folder>/shard-I-of-N.json), rewrit
 after every finished cell:
 
     {"format": "mixgan-sweep-shard/1", "grid": {...}, "shard": "1/4", "rows": [{...}, ...],
-     "command": "...", "machine": "...", "device": "..."}
+     "runs": [{"command": "...", "machine": "...", "device": "..."}, ...]}
 
 "grid" holds everything that defines a cell's result (models, Ks, seeds, steps, base, data,
 n_train, n_eval, image shape, extractor, the 5-NN rule, batch sizes ...); a file is resumed or
-merged only with the same grid.  "command", "machine" and "device" say where it ran.
+merged only with the same grid.  "runs" says where it ran: one entry per process that worked on
+the file, oldest first (a shard resumed on another machine keeps both).
 """
 import fcntl
 import json
@@ -145,9 +146,19 @@ def open_shard(path, spec, i, n):
     return d["rows"]
 
 
-def write_shard(path, spec, i, n, rows, info=None):
-    """Atomically write the shard file (info: extra fields such as command, machine, device)."""
-    save_json({"format": FORMAT, "grid": spec, "shard": f"{i}/{n}", **(info or {}), "rows": rows}, path)
+def write_shard(path, spec, i, n, rows, runs=()):
+    """Atomically write the shard file (runs: one dict per process that worked on it, such as
+    {command, machine, device}, oldest first)."""
+    save_json({"format": FORMAT, "grid": spec, "shard": f"{i}/{n}", "runs": list(runs), "rows": rows}, path)
+
+
+def shard_runs(d):
+    """The processes that worked on a shard file read by `read_shard` (its "runs"; a file with
+    command / machine / device at the top instead: that one entry)."""
+    if "runs" in d:
+        return list(d["runs"])
+    head = {k: d[k] for k in ("command", "machine", "device") if k in d}
+    return [head] if head else []
 
 
 def shard_files(paths):
@@ -169,8 +180,8 @@ def shard_files(paths):
 
 def merge(paths):
     """The rows of the shard files (or folders of them) in grid order, refusing files of
-    different grids, shards given twice or of different N, cells in two files, and missing
-    cells, each with one ValueError naming the files / cells."""
+    different grids, shards given twice or of different N, rows of cells outside a file's
+    shard, cells in two files, and missing cells, each with one ValueError naming the files / cells."""
     files = shard_files(paths)
     if not files:
         raise ValueError("merge needs at least one shard file or folder")
@@ -187,10 +198,16 @@ def merge(paths):
         seen[i] = f
     cells, where = grid(spec["models"], spec["Ks"], spec["seeds"]), {}
     for f, d in shards:
+        i, n = parse_shard(d["shard"])
+        mine = set(shard(cells, i, n))
+        stray = [cell_of(r) for r in d["rows"] if cell_of(r) in set(cells) and cell_of(r) not in mine]
+        if stray:
+            raise ValueError(f"{f} (shard {i}/{n}) has rows of cells of other shards: {stray[:3]}")
         for r in d["rows"]:
             c = cell_of(r)
             if c in where:
-                raise ValueError(f"cell {c} is in two shard files: {where[c][0]} and {f}")
+                raise ValueError(f"cell {c} is listed twice in {f}" if where[c][0] == f
+                                 else f"cell {c} is in two shard files: {where[c][0]} and {f}")
             where[c] = (f, r)
     outside = [c for c in where if c not in set(cells)]
     if outside:

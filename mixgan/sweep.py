@@ -22,7 +22,7 @@ from pathlib import Path
 from . import models as M
 from .metrics import fid_report, knn_two_sample
 from .metrics.features import extractor_name
-from .shards import cell_of, grid, open_shard, shard, shard_lock, write_shard
+from .shards import cell_of, grid, open_shard, read_shard, shard, shard_lock, shard_runs, write_shard
 from .train import fit
 from .train.checks import positive_int
 from .train.evaluate import fakes
@@ -96,8 +96,8 @@ def run_shard(path, i, n, x, extractor, real_eval, *, models, Ks, seeds, steps, 
 
     The file is rewritten atomically after every finished cell; a rerun skips the cells already
     in it, and refuses a file of another grid or another shard (see `mixgan.shards`).  One process
-    per file: a second one is refused while the first runs.  info: extra fields for the file
-    (command, machine, device)."""
+    per file: a second one is refused while the first runs.  info: where this process runs
+    (command, machine, device), added to the file's "runs" when it trains a cell."""
     spec = grid_spec(models, Ks, seeds, steps=steps, base=base, data=data, x=x, n_eval=n_eval,
                      extractor=extractor, vote=vote, **build_kw)
     cells = shard(grid(models, Ks, seeds), i, n)
@@ -105,15 +105,17 @@ def run_shard(path, i, n, x, extractor, real_eval, *, models, Ks, seeds, steps, 
     path.parent.mkdir(parents=True, exist_ok=True)
     with shard_lock(path):
         rows = list(open_shard(path, spec, i, n))
+        runs = shard_runs(read_shard(path)) if path.exists() else []
         done = {cell_of(r) for r in rows}
         todo = [c for c in cells if c not in done]
         log(f"shard {i}/{n}: {len(cells)} cells, {len(done)} already in {path}, {len(todo)} to run")
-        if not path.exists():
-            write_shard(path, spec, i, n, rows, info)
+        if todo or not path.exists():
+            runs.append(dict(info or {}))
+            write_shard(path, spec, i, n, rows, runs)
         fr = extractor.features(real_eval[:n_eval]) if todo else None
         for c in todo:
             rows.append(run_cell(c, x, extractor, fr, steps, n_eval, base, vote, device, progress, **build_kw))
             rows.sort(key=lambda r: cells.index(cell_of(r)))
-            write_shard(path, spec, i, n, rows, info)
+            write_shard(path, spec, i, n, rows, runs)
             log(f"[{len(rows)}/{len(cells)}] " + _line(next(r for r in rows if cell_of(r) == c)))
     return rows

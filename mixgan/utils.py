@@ -47,10 +47,11 @@ def atomic_write(path, write, mode=0o644):
 
 
 def save_json(obj, path, indent=1):
-    """Atomically write `obj` as JSON to `path`."""
+    """Atomically write `obj` as JSON to `path` (ending in a newline, as text files do)."""
     def write(tmp):
         with open(tmp, "w") as f:
             json.dump(obj, f, indent=indent)
+            f.write("\n")
     return atomic_write(path, write)
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torc
                                 reason="this torch has no gloo backend")
 
 # fit over 2 processes, then (rank 0) over 1, in float64: without float32 rounding, which Adam's
-# normalisation turns into steps of up to lr where a gradient is ~0, equality shows to ~1e-12.
+# normalisation turns into steps of up to lr where a gradient is ~0, equality shows to ~1e-9.
 FIT_WORKER = r'''
 import sys, torch
 import mixgan.train.loop as loop
@@ -37,7 +37,7 @@ def train(name, dist=None):
     return {k: v.clone() for k, v in model.state_dict().items()}, history
 
 with distributed.from_env(torch.device("cpu")) as dist:
-    rank, two = dist.rank, {name: train(name, dist) for name in ("hmog", "fc", "mog")}
+    rank, two = dist.rank, {name: train(name, dist) for name in sys.argv[2].split(",")}
 if rank == 0:
     torch.save({"two": two, "one": {name: train(name) for name in two}}, sys.argv[1])
 '''
@@ -77,18 +77,23 @@ def max_diff(a, b):
     return max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point())
 
 
+# every image model whose batch statistics are those of the global batch (MEGAN's load-balancing
+# term and per-generator BatchNorm are taken per process; the README says so)
+DDP_MODELS = ("hmog", "fc", "mog", "gan", "madgan", "mgan", "acgan", "mmgan_static")
+
+
 def test_fit_on_two_processes_equals_one(tmp_path):
     worker, result = tmp_path / "worker.py", tmp_path / "result.pt"
     worker.write_text(FIT_WORKER)
-    p = torchrun(worker, result)
+    p = torchrun(worker, result, ",".join(DDP_MODELS))
     assert p.returncode == 0, p.stderr[-3000:]
     r = torch.load(result, weights_only=False)
-    for name in ("hmog", "fc", "mog"):
+    for name in DDP_MODELS:
         (two, h2), (one, h1) = r["two"][name], r["one"][name]
         diff = max_diff(two, one)
         print(f"{name}: max |Δparam| 2 vs 1 process (float64) = {diff:.2e}")
         assert two.keys() == one.keys()
-        assert all(torch.allclose(two[k], one[k], rtol=0, atol=1e-10) for k in one), (name, diff)
+        assert all(torch.allclose(two[k], one[k], rtol=0, atol=1e-8) for k in one), (name, diff)
         assert h2["step"] == h1["step"] == [1, 2, 3]
         assert h2["d_loss"] == pytest.approx(h1["d_loss"], rel=1e-12, abs=1e-12)   # the global batch's loss
         assert h2["g_loss"] == pytest.approx(h1["g_loss"], rel=1e-12, abs=1e-12)
@@ -131,10 +136,12 @@ def test_torchrun_cli_resumes_to_the_single_process_run(tmp_path):
     assert json.loads((two / "metrics.json").read_text())["steps_this_run"] == 2
 
 
-def launch_two(*args):
-    """Two ranks of ``python -m mixgan.train`` started as torchrun would: (return codes, stderr 0, stderr 1)."""
+def launch_two(*args, script=None):
+    """Two ranks of ``python -m mixgan.train`` (or of `script`) started as torchrun would:
+    (return codes, stderr 0 lines, stderr 1)."""
     port = free_port()
-    procs = [subprocess.Popen([sys.executable, "-m", "mixgan.train", *map(str, args)], cwd=ROOT,
+    cmd = [sys.executable, *([str(script)] if script else ["-m", "mixgan.train"])]
+    procs = [subprocess.Popen([*cmd, *map(str, args)], cwd=ROOT,
                               env={**ENV, "WORLD_SIZE": "2", "RANK": str(r), "LOCAL_RANK": str(r),
                                    "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
@@ -157,6 +164,32 @@ def test_a_busy_folder_stops_every_rank(tmp_path):
     assert codes == [2, 2]
     assert len(err0) == 1 and "is in use by another run" in err0[0] and err1 == ""
     assert sorted(os.listdir(tmp_path / "run")) == [".lock"]
+
+
+# mixgan.train where rank 1 alone cannot read the data
+RANK1_WORKER = r'''
+import os, runpy, sys
+import mixgan.train.cli as cli
+load = cli.load_data
+
+def load_data(cfg):
+    if os.environ["RANK"] == "1":
+        raise PermissionError(13, "Permission denied", "/data/mnist")
+    return load(cfg)
+cli.load_data = load_data
+sys.argv = ["mixgan.train"] + sys.argv[1:]
+runpy.run_module("mixgan.train", run_name="__main__")
+'''
+
+
+def test_an_error_of_one_rank_alone_is_reported_by_that_rank(tmp_path):
+    """Rank 1 says what went wrong there; rank 0, left alone in the job, says so in one line."""
+    worker = tmp_path / "rank1.py"
+    worker.write_text(RANK1_WORKER)
+    codes, err0, err1 = launch_two(*_cli(tmp_path / "run"), script=worker)
+    assert codes == [2, 2], (err0, err1)
+    assert err1 == "mixgan.train: error (rank 1): Permission denied: /data/mnist"
+    assert len(err0) == 1 and err0[0].startswith("mixgan.train: error: another process of the job stopped"), err0
 
 
 def test_sharded_draws_are_slices_of_the_global_draw():

@@ -185,4 +185,6 @@ def test_the_lab_defaults_and_their_overrides():
     assert (c.batch_size, c.g_batch_size, c.n_critic) == (64, 64, 2)
     assert Lab("hmog5", "gan", n_data=200).model.cfg.n_critic == 1          # never more than the model's own
     lab = Lab("hmog5", "hmog", n_data=200, n_critic=5, batch_size=128)
-    assert (lab.model.cfg.n_critic, lab.model.cfg.batch_size) == (5, 128)
+    assert (lab.model.cfg.n_critic, lab.model.cfg.batch_size, lab.model.cfg.g_batch_size) == (5, 128, 128)
+    c = Lab("hmog5", "mmgan_static", n_data=200, g_batch_size=32).model.cfg
+    assert (c.batch_size, c.g_batch_size) == (64, 32)

@@ -102,13 +102,15 @@ def test_interrupted_shard_finishes_only_the_missing_cells(setup, tmp_path, monk
         return fit(*a, **k)
     monkeypatch.setattr(sweep, "fit", fit_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        _run(f, 1, 2, setup)
+        _run(f, 1, 2, setup, info={"machine": "first", "command": "a"})
     assert len(json.loads(f.read_text())["rows"]) == 2
     done = []
     monkeypatch.setattr(sweep, "fit", lambda *a, **k: (done.append(a[0].cfg.name), fit(*a, **k))[1])
-    rows = _run(f, 1, 2, setup)
+    rows = _run(f, 1, 2, setup, info={"machine": "second", "command": "b"})
     assert len(done) == 3 and len(rows) == 5
     assert _same(rows, shards.shard(setup[3], 1, 2))
+    runs = shards.shard_runs(shards.read_shard(f))                # both processes stay on record
+    assert [r["machine"] for r in runs] == ["first", "second"]
 
 
 def test_shard_file_of_another_grid_or_shard_is_refused(setup, two_shards, monkeypatch):
@@ -140,8 +142,12 @@ def test_merge_refusals(two_shards, tmp_path):
         shards.merge([f1, _copy(f0, tmp_path / "other.json", grid=g)])
     with pytest.raises(ValueError, match="of different N: .* is shard 0/2, .* is shard 1/3"):
         shards.merge([f0, _copy(f1, tmp_path / "n3.json", shard="1/3")])
-    dup = _copy(f1, tmp_path / "dup.json", rows=json.loads(f1.read_text())["rows"] + d0["rows"][:1])
-    with pytest.raises(ValueError, match=r"cell \('fc', 1, 0\) is in two shard files: .*shard-0-of-2.json and .*dup"):
+    rows1 = json.loads(f1.read_text())["rows"]
+    stray = _copy(f1, tmp_path / "stray.json", rows=rows1 + d0["rows"][:1])
+    with pytest.raises(ValueError, match=r"stray.json \(shard 1/2\) has rows of cells of other shards: \[\('fc', 1, 0\)\]"):
+        shards.merge([f0, stray])
+    dup = _copy(f1, tmp_path / "dup.json", rows=rows1 + rows1[:1])
+    with pytest.raises(ValueError, match=r"cell \('fc', 1, 1\) is listed twice in .*dup.json"):
         shards.merge([f0, dup])
     with pytest.raises(ValueError, match="not a shard file"):
         shards.merge([(tmp_path / "x.json").write_text("{}") and tmp_path / "x.json"])

@@ -28,6 +28,7 @@ class MixtureLab(Lab):
     """A ``Lab`` that shows itself as a widget (see the module docstring and ``Lab``)."""
 
     _ui = None
+    _quiet = False                                               # no redraw per advance (animations)
 
     @property
     def widget(self):
@@ -38,10 +39,15 @@ class MixtureLab(Lab):
         return self._ui.widget
 
     def advance(self, n=1):
-        """As ``Lab.advance``; a widget already on screen shows the new step at once."""
-        super().advance(n)
-        if self._ui is not None and not self._ui.playing:          # while playing, the loop redraws
-            self._ui.push()
+        """As ``Lab.advance``; a widget already on screen shows the new step at once.  Training
+        holds the widget's lock, so a button pressed meanwhile waits for the step to end."""
+        ui = self._ui
+        if ui is None:
+            return super().advance(n)
+        with ui.lock:
+            super().advance(n)
+        if not ui.playing and not self._quiet:                      # while playing, the loop redraws
+            ui.push()
         return self
 
     def figure(self, arrows=True):
@@ -49,8 +55,15 @@ class MixtureLab(Lab):
         return figure.state_figure(self.state(), arrows)
 
     def save_animation(self, path, steps=300, every=10, fps=10, arrows=False):
-        """Train `steps` more generator steps, one frame every `every`, to a GIF (pillow) or MP4."""
-        return figure.save_animation(self, path, steps, every, fps, arrows)
+        """Train `steps` more generator steps, one frame every `every`, to a GIF (pillow) or MP4.
+        A widget on screen shows the last step when the file is written."""
+        self._quiet = True
+        try:
+            return figure.save_animation(self, path, steps, every, fps, arrows)
+        finally:
+            self._quiet = False
+            if self._ui is not None and not self._ui.playing:
+                self._ui.push()
 
     def _ipython_display_(self):
         from IPython.display import display

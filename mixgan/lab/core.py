@@ -137,8 +137,9 @@ class Lab:
             opts.setdefault("n_classes", n_classes)
         if s["model"] == "mmgan_supervised":
             opts.setdefault("K", opts["n_classes"])                # one Gaussian per class
-        for k in ("batch_size", "g_batch_size"):                # the lab's own batch (presets.LAB)
-            opts.setdefault(k, LAB[k])
+        if "g_batch_size" not in opts:                           # the lab's own batch (presets.LAB);
+            opts["g_batch_size"] = opts.get("batch_size", LAB["g_batch_size"])  # a given batch_size: both
+        opts.setdefault("batch_size", LAB["batch_size"])
         live = {k: _check_live(k, opts.pop(k)) for k in LIVE if k in opts}
         torch.manual_seed(s["seed"])
         model = build(s["model"], (2,), seed=s["seed"], **opts)

@@ -177,10 +177,10 @@ class InceptionFeatures:
         return self._both(x, batch_size)[0]
 
     def probs(self, x: Tensor, batch_size: int = 100) -> Tensor:
-        """softmax over the 1008 Inception logits [n, 1008] (taken in float64, as torch-fidelity does)."""
-        return F.softmax(self._both(x, batch_size)[1].double(), 1).float()
+        """softmax over the 1008 Inception logits [n, 1008], float64 (as torch-fidelity takes it)."""
+        return F.softmax(self._both(x, batch_size)[1].double(), 1)
 
     def features_and_probs(self, x: Tensor, batch_size: int = 100) -> tuple[Tensor, Tensor]:
         """(`features(x)`, `probs(x)`) from one pass through the network (half the time of both)."""
         f, logits = self._both(x, batch_size)
-        return f, F.softmax(logits.double(), 1).float()
+        return f, F.softmax(logits.double(), 1)

@@ -28,13 +28,16 @@ One run over several processes (data parallel, ``distributed.py``): start it wit
 On GPUs each process takes cuda:LOCAL_RANK and they talk over NCCL; with ``--device cpu`` (or no
 GPU) over gloo.  Add ``--resume`` to continue such a run (on any number of processes that divides
 the batch).  Rank 0 alone logs, writes the run folder and computes the FID; config.json and
-metrics.json record ``world_size``; a user error is rank 0's one line, and every process exits 2.
+metrics.json record ``world_size``.  A user error that every process meets is rank 0's one line; an
+error of one process alone is that process's line, ``error (rank r): …``, and rank 0 then says that
+another process stopped.  Every process exits 2.
 """
 import argparse
 import ast
 import difflib
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -245,22 +248,25 @@ def run(cfg):
         cfg = replace(cfg, steps=min(cfg.steps, 4), epochs=None, batch=min(cfg.batch or 16, 16),
                       sample_every=2, checkpoint_every=2, fid_samples=min(cfg.fid_samples, 64),
                       eval_samples=min(cfg.eval_samples, 64), options={"base": 8, **cfg.options})
-    cfg = replace(cfg, data=canonical_data_name(cfg.data))      # "fashion" -> "fashionmnist"
-    device = check_run(cfg)
-    size = cfg.size or mdata.default_size(cfg.data)
-    shape = (mdata.channels(cfg.data), size, size)
-    opts = dict(cfg.options, **({"batch_size": cfg.batch} if cfg.batch else {}))
-    model = build(cfg.model, shape, seed=cfg.seed, **opts)      # checks every model option
-    dist = distributed.from_env(device)                         # torchrun's processes, or just this one
-    dist.check_batch(batch=model.cfg.batch_size, g_batch_size=model.cfg.g_batch_size)
+    with distributed.on_every_rank():                           # the same arguments give the same errors
+        cfg = replace(cfg, data=canonical_data_name(cfg.data))  # "fashion" -> "fashionmnist"
+        device = check_run(cfg)
+        size = cfg.size or mdata.default_size(cfg.data)
+        shape = (mdata.channels(cfg.data), size, size)
+        opts = dict(cfg.options, **({"batch_size": cfg.batch} if cfg.batch else {}))
+        model = build(cfg.model, shape, seed=cfg.seed, **opts)  # checks every model option
+        dist = distributed.from_env(device)                     # torchrun's processes, or just this one
+        dist.check_batch(batch=model.cfg.batch_size, g_batch_size=model.cfg.g_batch_size)
     ckpt = os.path.join(cfg.out, "ckpt.pt")
     meta = {"data": cfg.data, "size": size, "limit": cfg.limit, "seed": cfg.seed, "dry_run": cfg.dry_run}
+
+    def resume():                                      # refuse a foreign checkpoint before touching the folder
+        prev = read_checkpoint(ckpt)
+        check_config(prev, model, ckpt, meta)
+        return prev
     with dist, ExitStack() as stack:
         dist.on_main(lambda: _claim(cfg, ckpt, stack))         # rank 0 alone locks and writes the folder
-        prev = None
-        if cfg.resume:                                 # read and check once; fit continues from it
-            prev = read_checkpoint(ckpt)               # refuse a foreign checkpoint before touching the folder
-            check_config(prev, model, ckpt, meta)
+        prev = dist.on_main(resume, then_all=True) if cfg.resume else None   # rank 0 checks, then the others read
         return _train(cfg, model, shape, ckpt, prev, meta, dist)
 
 
@@ -340,17 +346,28 @@ def main(argv=None):
     if any(a in ("-h", "--help") for a in argv):
         make_parser().print_help()
         raise SystemExit(0)
+    rank = distributed.rank_from_env()                 # under torchrun: which process this is
     try:
-        cfg = parse_args(argv)
+        with distributed.on_every_rank():
+            cfg = parse_args(argv)
         metrics = run(cfg)
     except _USER_ERRORS as e:
         msg = str(e) if not isinstance(e, OSError) or not e.strerror else f"{e.strerror}"
         if isinstance(e, OSError) and e.filename and e.filename not in msg:
             msg += f": {e.filename}"
-        if distributed.rank_from_env() == 0:           # under torchrun every rank meets the same error
-            print(f"mixgan.train: error: {msg}", file=sys.stderr)
+        if rank == 0 or not distributed.met_by_every_rank(e):   # an error of every rank is said once
+            print(f"mixgan.train: error{f' (rank {rank})' if rank else ''}: {msg}", file=sys.stderr)
             if isinstance(e, UsageError):
                 print("(python -m mixgan.train --help lists the options)", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception as e:
+        if not distributed.peer_lost(e):
+            raise
+        if rank == 0:                                  # the process that stopped said why
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0]    # without gloo's source path
+            print(f"mixgan.train: error: another process of the job stopped, so this one stops too "
+                  f"(its own error is above or in its log; here: {first[:120]})", file=sys.stderr)
         raise SystemExit(2) from None
     if metrics is None:                                # not rank 0 of a torchrun job
         return None

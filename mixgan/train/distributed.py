@@ -30,7 +30,9 @@ per rank) and per-generator BatchNorm (``gen_norm="per_generator"``: statistics 
 
 Rank 0 alone takes the run folder's lock and writes files (checkpoints, samples, history,
 metrics, FID); an error it meets there is sent to every rank, so no rank waits for a failed
-one.  Every rank reads the checkpoint to resume, and holds the same RNG states.
+one.  To resume, rank 0 reads and checks the checkpoint, then every other rank reads it, and all
+hold the same RNG states.  An error only one rank meets (its data or checkpoint unreadable there)
+stops that rank; the collectives of the others then fail (``peer_lost``), and they stop too.
 """
 import contextlib
 import os
@@ -43,7 +45,8 @@ import torch.nn as nn
 
 from ..nets import noise
 
-__all__ = ["Single", "Distributed", "from_env", "GlobalBatchNorm"]
+__all__ = ["Single", "Distributed", "from_env", "GlobalBatchNorm", "on_every_rank", "met_by_every_rank",
+           "peer_lost"]
 
 
 class Single:
@@ -156,7 +159,7 @@ class Distributed(Single):
         box = [_picklable(err)]
         dist.broadcast_object_list(box, src=0)
         if box[0] is not None:
-            raise err if self.is_main else box[0]
+            raise _mark(err if self.is_main else box[0])
         if then_all and not self.is_main:
             out = fn()
         return out
@@ -203,6 +206,33 @@ def from_env(device):
                              "start at most one process per GPU (torchrun --nproc_per_node)")
         device = torch.device("cuda", local)
     return Distributed(rank, world, device)
+
+
+def _mark(err):
+    err.mixgan_every_rank = True
+    return err
+
+
+@contextlib.contextmanager
+def on_every_rank():
+    """Errors raised inside are met alike by every rank (the same arguments, the same synchronised
+    state, or rank 0's error sent by ``on_main``), so rank 0 alone reports them."""
+    try:
+        yield
+    except Exception as e:
+        raise _mark(e)
+
+
+def met_by_every_rank(err):
+    """True for an error raised inside ``on_every_rank`` or sent by ``on_main``."""
+    return getattr(err, "mixgan_every_rank", False)
+
+
+def peer_lost(err):
+    """True for the error a collective raises when another rank of the job has stopped."""
+    text = str(err).lower()
+    return isinstance(err, dist.DistError) or (isinstance(err, RuntimeError) and any(
+        w in text for w in ("connection closed by peer", "connection reset by peer", "broken pipe")))
 
 
 def rank_from_env():

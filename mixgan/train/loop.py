@@ -32,7 +32,7 @@ from ..nets import noise
 from .checkpoint import all_finite, non_finite, read_checkpoint, remove_stale_temporaries, write_checkpoint
 from .checks import (check_betas, check_config, check_data, check_seed, check_tensors, check_writable,
                      positive_float, positive_int)
-from .distributed import Single
+from .distributed import Single, on_every_rank
 from .lock import run_lock
 
 __all__ = ["fit", "Update", "pick_device", "fixed_latents", "grid_sampler", "load_checkpoint", "check_config",
@@ -289,8 +289,9 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
     def diverged(step, what):
         kept = (f"the last verified checkpoint is {verified[0]} (step {verified[1]})" if verified
                 else "no checkpoint was written")
-        raise FloatingPointError(f"training diverged at step {step}: {what}; {kept}. "
-                                 "Lower the learning rate or change the settings and start a new run")
+        with on_every_rank():                                       # the state is the same on every rank
+            raise FloatingPointError(f"training diverged at step {step}: {what}; {kept}. "
+                                     "Lower the learning rate or change the settings and start a new run")
 
     def check_state(step):
         state = {"model": model.state_dict(), "opt_g": opt_g.state_dict()["state"],
