@@ -8,6 +8,7 @@ replaced by one that fails the test. Images in [-1, 1] reach torch-fidelity as P
 by `torchvision.utils.save_image(x * 0.5 + 0.5)`, the usual way generated images are saved.
 """
 import math
+import os
 import shutil
 import urllib.error
 import urllib.request
@@ -242,3 +243,4 @@ def test_cli_without_weights_is_one_line(empty_hub, tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.startswith("mixgan.train: error:") and len(err.strip().splitlines()) == 1
     assert "MIXGAN_DOWNLOAD_INCEPTION=1" in err and str(empty_hub) in err and "Traceback" not in err
+    assert [f for f in os.listdir(tmp_path / "run") if not f.startswith(".")] == []    # nothing written

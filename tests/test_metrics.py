@@ -442,7 +442,7 @@ def test_inception_loading_path_with_stand_in_weights(tmp_path):
     x = torch.rand(2, 1, 32, 32) * 2 - 1
     f, p = ext.features(x), ext.probs(x)
     assert f.shape == (2, 2048) and p.shape == (2, 1008)
-    assert torch.allclose(p.sum(1), torch.ones(2), atol=1e-5)
+    assert p.dtype == torch.float64 and torch.allclose(p.sum(1), torch.ones(2, dtype=torch.float64), atol=1e-9)
 
 
 @pytest.mark.skipif(feat.inception_weights() is None,

@@ -39,11 +39,29 @@ def evaluate(real, fake, extractor, train_feats=None, splits=10, max_pairs=2000)
     max_pairs: random image pairs for the MS-SSIM of d_intra. is_mean / is_std split `fake` in
     its given order (torch-fidelity shuffles first: `inception_score(..., shuffle_seed=2020)`).
     """
-    fr, ff = extractor.features(real), extractor.features(fake)
+    fr = extractor.features(real)
+    both = getattr(extractor, "features_and_probs", None)           # one pass through Inception
+    ff, pf = both(fake) if both else (extractor.features(fake), extractor.probs(fake))
     acc_r, acc_f = knn_two_sample(fr, ff, k=5)
     prec, rec = precision_recall(fr, ff, k=3)
-    is_mean, is_std = inception_score(extractor.probs(fake), splits=splits)
-    qd = quality_diversity(fake, extractor, fr if train_feats is None else train_feats, max_pairs=max_pairs)
+    is_mean, is_std = inception_score(pf, splits=splits)
+    qd = quality_diversity(fake, _Known(extractor, fake, ff, pf), fr if train_feats is None else train_feats,
+                           max_pairs=max_pairs)
     return {**fid_report(fr, ff, extractor, features=True), "knn_real": acc_r, "knn_fake": acc_f,
             "precision": prec, "recall": rec, "is_mean": is_mean, "is_std": is_std,
             **{k: qd[k] for k in ("q", "d_intra", "d_inter", "d", "s")}}
+
+
+class _Known:
+    """`extractor` with the features and probabilities of the image set `x` already computed
+    (so the fakes go through the network once per ``evaluate``)."""
+
+    def __init__(self, extractor, x, feats, probs):
+        self._ext, self._x, self._f, self._p = extractor, x, feats, probs
+        self.name = extractor_name(extractor)
+
+    def features(self, x, **kw):
+        return self._f if x is self._x else self._ext.features(x, **kw)
+
+    def probs(self, x, **kw):
+        return self._p if x is self._x else self._ext.probs(x, **kw)

@@ -290,11 +290,11 @@ def _train(cfg, model, shape, ckpt, prev, meta, dist):
     c, device, main = model.cfg, dist.device, dist.is_main
     steps = cfg.steps if cfg.epochs is None else math.ceil(cfg.epochs * len(x) / (c.batch_size * c.n_critic))
     start = prev["step"] if prev else 0
+    # the FID during training needs its extractor: a missing one stops every rank before anything is written
+    fid = dist.on_main(lambda: FID(cfg, shape, device)) if cfg.eval_every else None
     if main:
         _save_json({"train": asdict(cfg), "model": model.config_dict(), "steps": steps, "world_size": dist.world},
                    os.path.join(cfg.out, "config.json"))
-
-    fid = FID(cfg, shape, device) if cfg.eval_every and main else None
     eval_fn = (early_stopper(fid, cfg.eval_samples, cfg.patience, prev["history"] if prev else {},
                              os.path.join(cfg.out, "best.pt")) if cfg.eval_every else None)
     t0 = time.perf_counter()
