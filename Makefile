@@ -26,8 +26,8 @@ venv: $(STAMP)
 demo: $(STAMP)          ## run notebook 00 headless on the embedded toy; prints where the outputs are
 	$(BIN)/python -m mixgan.notebook 00_quickstart --out build/demo
 
-test: $(STAMP)          ## the whole suite: unit tests, benchmarks' dry runs and every notebook
-	$(BIN)/python -m pytest
+test: $(STAMP)          ## the whole suite: unit tests, benchmarks' dry runs and every notebook (a worker per core)
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 # JupyterLab driven by headless Chromium (Debian's chromium, apt-get installed by the test when missing):
 # the Mixture Lab plays and pauses, the explorers redraw.  Screenshots: build/browser/.  About 3 min on 2 cores.
