@@ -209,7 +209,10 @@ def from_env(device):
 
 
 def _mark(err):
-    err.mixgan_every_rank = True
+    try:
+        err.mixgan_every_rank = True
+    except AttributeError:                            # an exception type without attributes: unmarked
+        pass
     return err
 
 
