@@ -131,10 +131,11 @@ def shard_lock(path):
 
 
 def open_shard(path, spec, i, n):
-    """The rows already in `path` ([] when it does not exist yet); refuses a file of another grid
-    or another shard, and rows that are not cells of shard i/n."""
+    """(rows, runs) already in `path` (empty lists when it does not exist yet; runs: see
+    ``shard_runs``); refuses a file of another grid or another shard, and rows that are not cells
+    of shard i/n."""
     if not Path(path).exists():
-        return []
+        return [], []
     d = read_shard(path)
     same_grid(d["grid"], spec, f"shard file {path} is from another grid (file vs this run)")
     if d["shard"] != f"{i}/{n}":
@@ -143,7 +144,7 @@ def open_shard(path, spec, i, n):
     stray = [cell_of(r) for r in d["rows"] if cell_of(r) not in mine]
     if stray:
         raise ValueError(f"shard file {path} has rows of cells outside shard {i}/{n}: {stray[:3]}")
-    return d["rows"]
+    return list(d["rows"]), shard_runs(d)
 
 
 def write_shard(path, spec, i, n, rows, runs=()):

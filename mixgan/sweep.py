@@ -22,7 +22,7 @@ from pathlib import Path
 from . import models as M
 from .metrics import fid_report, knn_two_sample
 from .metrics.features import extractor_name
-from .shards import cell_of, grid, open_shard, read_shard, shard, shard_lock, shard_runs, write_shard
+from .shards import cell_of, grid, open_shard, shard, shard_lock, write_shard
 from .train import fit
 from .train.checks import positive_int
 from .train.evaluate import fakes
@@ -104,8 +104,7 @@ def run_shard(path, i, n, x, extractor, real_eval, *, models, Ks, seeds, steps, 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with shard_lock(path):
-        rows = list(open_shard(path, spec, i, n))
-        runs = shard_runs(read_shard(path)) if path.exists() else []
+        rows, runs = open_shard(path, spec, i, n)
         done = {cell_of(r) for r in rows}
         todo = [c for c in cells if c not in done]
         log(f"shard {i}/{n}: {len(cells)} cells, {len(done)} already in {path}, {len(todo)} to run")
