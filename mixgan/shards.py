@@ -140,11 +140,16 @@ def open_shard(path, spec, i, n):
     same_grid(d["grid"], spec, f"shard file {path} is from another grid (file vs this run)")
     if d["shard"] != f"{i}/{n}":
         raise ValueError(f"shard file {path} holds shard {d['shard']}, not {i}/{n}")
-    mine = set(shard(grid(spec["models"], spec["Ks"], spec["seeds"]), i, n))
-    stray = [cell_of(r) for r in d["rows"] if cell_of(r) not in mine]
+    stray = _strays(d["rows"], grid(spec["models"], spec["Ks"], spec["seeds"]), i, n)
     if stray:
         raise ValueError(f"shard file {path} has rows of cells outside shard {i}/{n}: {stray[:3]}")
     return list(d["rows"]), shard_runs(d)
+
+
+def _strays(rows, cells, i, n, within=None):
+    """The cells of `rows` that are not in shard i/n of `cells` (only those in `within`, if given)."""
+    mine = set(shard(cells, i, n))
+    return [c for c in map(cell_of, rows) if c not in mine and (within is None or c in within)]
 
 
 def write_shard(path, spec, i, n, rows, runs=()):
@@ -188,20 +193,20 @@ def merge(paths):
         raise ValueError("merge needs at least one shard file or folder")
     shards = [(f, read_shard(f)) for f in files]
     (f0, d0), spec = shards[0], shards[0][1]["grid"]
-    seen = {}
+    seen, index = {}, {}
     for f, d in shards:
         same_grid(spec, d["grid"], f"shard files {f0} and {f} are from different grids")
-        i, n = parse_shard(d["shard"])
+        i, n = index[f] = parse_shard(d["shard"])
         if n != parse_shard(d0["shard"])[1]:
             raise ValueError(f"shard files of different N: {f0} is shard {d0['shard']}, {f} is shard {d['shard']}")
         if i in seen:
             raise ValueError(f"shard {d['shard']} is given twice: {seen[i]} and {f}")
         seen[i] = f
     cells, where = grid(spec["models"], spec["Ks"], spec["seeds"]), {}
+    known = set(cells)
     for f, d in shards:
-        i, n = parse_shard(d["shard"])
-        mine = set(shard(cells, i, n))
-        stray = [cell_of(r) for r in d["rows"] if cell_of(r) in set(cells) and cell_of(r) not in mine]
+        i, n = index[f]
+        stray = _strays(d["rows"], cells, i, n, within=known)      # cells outside the grid: below
         if stray:
             raise ValueError(f"{f} (shard {i}/{n}) has rows of cells of other shards: {stray[:3]}")
         for r in d["rows"]:
@@ -210,7 +215,7 @@ def merge(paths):
                 raise ValueError(f"cell {c} is listed twice in {f}" if where[c][0] == f
                                  else f"cell {c} is in two shard files: {where[c][0]} and {f}")
             where[c] = (f, r)
-    outside = [c for c in where if c not in set(cells)]
+    outside = [c for c in where if c not in known]
     if outside:
         raise ValueError(f"{where[outside[0]][0]} has rows of cells outside its grid: {outside[:3]}")
     missing = [c for c in cells if c not in where]
