@@ -44,9 +44,10 @@ def test_colours_are_the_generators():
 
 def test_the_lab_trains_with_fits_own_step():
     """advance(n) == fit(n steps) bit for bit: the same model, data, seed and optimiser step."""
-    lab = Lab("hmog5", "hmog", seed=3, depth=2, n_data=300)
-    lab.state()                                                  # a snapshot must not disturb training
-    lab.advance(3)
+    lab = Lab("hmog5", "hmog", seed=3, depth=2, n_data=300, score_every=1)
+    lab.state()                                                  # a snapshot must not disturb training,
+    lab.advance(3)                                               # nor scoring after every step
+    assert lab.history["eval_step"] == [0, 1, 2, 3]
     x, _, _ = toy("hmog5", 300, seed=3)
     model = build("hmog", (2,), seed=3, depth=2, **LAB)              # the lab's batch and critic steps
     fit(model, x, steps=3, seed=3, progress=False)
@@ -188,3 +189,14 @@ def test_the_lab_defaults_and_their_overrides():
     assert (lab.model.cfg.n_critic, lab.model.cfg.batch_size, lab.model.cfg.g_batch_size) == (5, 128, 128)
     c = Lab("hmog5", "mmgan_static", n_data=200, g_batch_size=32).model.cfg
     assert (c.batch_size, c.g_batch_size) == (64, 32)
+
+
+def test_the_score_curves_are_sampled_during_a_long_advance():
+    lab = Lab("hmog5", "hmog", depth=2, n_data=200, score_every=25).advance(60)
+    h = lab.history
+    assert h["eval_step"] == [25, 50] and len(h["modes"]) == len(h["high_quality"]) == 2
+    lab.state()
+    assert h["eval_step"] == [25, 50, 60]
+    assert Lab("hmog5", "hmog", depth=2, n_data=200, score_every=0).advance(30).history["eval_step"] == []
+    with pytest.raises(ValueError, match="score_every"):
+        Lab("hmog5", "hmog", score_every=-1)

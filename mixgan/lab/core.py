@@ -100,11 +100,17 @@ class Lab:
     (``presets.LAB``): on one CPU thread that converges in fewer seconds and keeps frames fast.
     n_fake: fakes drawn from FIXED noise in every snapshot (so the picture moves smoothly);
     grid: critic heatmap resolution; n_arrows: fakes that carry a gradient arrow.
+    score_every: advance() scores the fixed-noise fakes every this many generator steps (and
+    every state() does), so the modes / high-quality curves are curves even after a long
+    advance; 0 scores only at state().
     """
 
     def __init__(self, toy="hmog5", model="hmog", seed=0, *, n_fake=512, grid=40, n_arrows=64, n_data=2000,
-                 **build_kw):
+                 score_every=25, **build_kw):
+        if isinstance(score_every, bool) or not isinstance(score_every, numbers.Integral) or score_every < 0:
+            raise ValueError(f"score_every must be a whole number >= 0, got {score_every!r}")
         self.n_fake, self.grid, self.n_arrows, self.n_data = n_fake, grid, n_arrows, n_data
+        self.score_every = int(score_every)
         self.settings = dict(toy="hmog5", model="hmog", seed=0)
         self.build_kw = {}
         self.drawn = []
@@ -237,6 +243,8 @@ class Lab:
             self.history["d_loss"].append(d)
             self.history["g_loss"].append(g)
             self._check(d, g)
+            if self.score_every and self.step % self.score_every == 0:
+                self._record(self._fixed_fakes()[1])
         return self
 
     def critic_step(self):
@@ -294,6 +302,30 @@ class Lab:
             gen = torch.zeros(self.n_fake, dtype=torch.long)
         return z, x, gen
 
+    def _fixed_fakes(self):
+        """_fakes() in eval mode without gradients (training mode restored): z, x, gen."""
+        was = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return self._fakes()
+        finally:
+            self.model.train(was)
+
+    def _record(self, x):
+        """toy_scores of the fakes x at this step, added to the history once per step; NaN scores
+        while there is no data or the fakes are not finite."""
+        nan = {"modes": float("nan"), "high_quality": float("nan"), "kl": float("nan"), "nll": float("nan")}
+        if self.spec is None:
+            return nan
+        scores = toy_scores(x, self.spec) if torch.isfinite(x).all() else nan
+        h = self.history
+        if not h["eval_step"] or h["eval_step"][-1] != self.step:
+            h["eval_step"].append(self.step)
+            h["modes"].append(scores["modes"])
+            h["high_quality"].append(scores["high_quality"])
+        return scores
+
     def _latent(self, z, gen):
         """Latent plane: most probable leaf / generator on a grid of z (2-D gated heads), or the
         first two coordinates of the fixed z coloured by Gaussian (GMM priors); else None."""
@@ -340,12 +372,6 @@ class Lab:
         s.update(fake=x.numpy(), generator=gen.numpy().astype(np.int64), critic=crit.numpy(), latent=latent,
                  arrows=torch.cat([xa.detach(), grad], 1).numpy(),
                  usage=(torch.bincount(gen, minlength=K).float() / len(gen)).numpy())
-        nan = {"modes": float("nan"), "high_quality": float("nan"), "kl": float("nan"), "nll": float("nan")}
-        s["scores"] = toy_scores(x, self.spec) if self.spec is not None and torch.isfinite(x).all() else nan
-        h = self.history
-        if self.spec is not None and (not h["eval_step"] or h["eval_step"][-1] != self.step):
-            h["eval_step"].append(self.step)
-            h["modes"].append(s["scores"]["modes"])
-            h["high_quality"].append(s["scores"]["high_quality"])
-        s["history"] = h
+        s["scores"] = self._record(x)
+        s["history"] = self.history
         return s

@@ -111,6 +111,8 @@ function render({ model, el }) {
     drawBars(bars.getContext("2d"), 200, 100, f.usage || []);
     drawCurves(curves.getContext("2d"), 300, 200, f.hist);
     data.dataset.step = String(f.step);
+    data.dataset.seq = String(f.seq || 0);                       // the kernel's frame number
+    data.dataset.frames = String(Number(data.dataset.frames || 0) + 1);   // frames drawn here
   };
   const schedule = () => { if (!pending) { pending = true; requestAnimationFrame(redraw); } };
   model.on("change:frame", schedule); model.on("change:real", schedule); model.on("change:arrows", schedule);

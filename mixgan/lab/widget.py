@@ -26,6 +26,7 @@ def frame_of(s):
                if lat["kind"] == "grid" else {"kind": "points", "z": r(lat["z"]), "labels": lat["labels"].tolist()})
     h = s["history"]
     every = max(1, len(h["step"]) // 400)                   # at most ~400 points per curve
+    ev = max(1, len(h["eval_step"]) // 400)
     fin = lambda v: [x if np.isfinite(x) else None for x in v]   # noqa: E731
     fake = s["fake"] if np.isfinite(s["fake"]).all() else np.zeros((0, 2))
     return {"step": s["step"], "lo": s["extent"][0], "hi": s["extent"][1], "G": int(s["critic"].shape[0]),
@@ -33,7 +34,8 @@ def frame_of(s):
             "gen": s["generator"].tolist(), "arrows": r(s["arrows"]) if len(fake) else [], "latent": lat,
             "usage": r(s["usage"]),
             "hist": {"step": h["step"][::every], "d": fin(h["d_loss"][::every]), "g": fin(h["g_loss"][::every]),
-                     "estep": h["eval_step"], "modes": h["modes"], "hq": fin(h["high_quality"])}}
+                     "estep": h["eval_step"][::ev], "modes": fin(h["modes"][::ev]),
+                     "hq": fin(h["high_quality"][::ev])}}
 
 
 def _view_class():
@@ -55,6 +57,7 @@ class LabWidget:
     def __init__(self, lab):
         import ipywidgets as w
         self.lab, self.lock, self.playing, self._thread = lab, threading.RLock(), False, None
+        self._seq = 0                                          # frames sent to the view
         self.view = _view_class()()
         self.view.on_msg(self._on_msg)
         s = lab.settings
@@ -182,12 +185,14 @@ class LabWidget:
         """Send the lab's state to the view."""
         with self.lock:
             s = self.lab.state()
+            self._seq += 1
+            seq = self._seq
         if real:
             pts = s["real"] if len(s["real"]) else s["drawn"]
             if len(s["drawn"]) and self.toy.value == "draw":
                 pts = s["drawn"]
             self.view.real = np.round(pts[:2000].astype(np.float64), 3).ravel().tolist()
-        self.view.frame = frame_of(s)
+        self.view.frame = {**frame_of(s), "seq": seq}
         sc = s["scores"]
         self.step_html.value = (f"<b>step <span class='mixlab-count'>{s['step']}</span></b> &nbsp; "
                                 f"modes {sc['modes']} &nbsp; high quality {sc['high_quality']:.2f}")

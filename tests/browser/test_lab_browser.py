@@ -1,7 +1,8 @@
 """JupyterLab in headless Chromium (Debian's chromium, driven by Playwright's Python package):
-the Mixture Lab notebook runs, Play makes the step counter rise and the picture change, Pause stops
-it, the single-step buttons move one network; and each of the three explorers redraws its image
-when its control moves.
+the Mixture Lab notebook runs, Play makes the step counter rise and the picture change, the view
+draws the frames the kernel sends (at least half of them, over 5 s of play; the rates go to
+build/browser/lab_rate.json), Pause stops it, the single-step buttons move one network; and each of
+the three explorers redraws its image when its control moves.
 
     make test-browser        # MIXGAN_BROWSER=1 python -m pytest tests/browser
 
@@ -100,7 +101,8 @@ def _lab(page):
         const c = document.querySelector('.mixlab canvas.mixlab-data');
         const n = document.querySelector('.mixlab .mixlab-count');
         return {step: n ? Number(n.textContent) : null, image: c ? c.toDataURL() : null,
-                drawn: c ? c.dataset.step : null};
+                drawn: c ? c.dataset.step : null, frames: c ? Number(c.dataset.frames) : 0,
+                seq: c ? Number(c.dataset.seq) : 0, t: performance.now() / 1000};
     }""")
 
 
@@ -134,6 +136,18 @@ def test_mixture_lab_plays_and_pauses(browser, server, shots):
         now = _until(page, snap, lambda v: v["step"] > first["step"] and v["image"] != first["image"], 10)
         assert now["step"] > first["step"], f"Play: the counter rose once, then stayed at {now['step']}"
         lab.screenshot(path=str(SHOTS / "lab_playing.png"))
+    with step(page, "keeps_up"):                                    # 5 s of play: frames sent and drawn
+        a = snap()
+        page.wait_for_timeout(5_000)
+        b = snap()
+        dt = b["t"] - a["t"]
+        rate = {"seconds": round(dt, 2), "frames_sent_per_s": round((b["seq"] - a["seq"]) / dt, 1),
+                "frames_drawn_per_s": round((b["frames"] - a["frames"]) / dt, 1),
+                "generator_steps_per_s": round((b["step"] - a["step"]) / dt, 1)}
+        (SHOTS / "lab_rate.json").write_text(json.dumps(rate, indent=1) + "\n")
+        print("Mixture Lab while playing:", rate)
+        assert b["frames"] - a["frames"] >= 0.5 * (b["seq"] - a["seq"]) > 0, \
+            f"the view drew {b['frames'] - a['frames']} of the {b['seq'] - a['seq']} frames the kernel sent"
     with step(page, "pause"):
         lab.locator("button.mixlab-pause").click()
         deadline, a, b = time.time() + 10, snap(), None
