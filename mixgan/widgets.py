@@ -9,7 +9,8 @@ returns a matplotlib Figure (run those headless; nothing is ever asserted throug
 
 In JupyterLab an explorer is a VBox of the control and an `ipywidgets.Output` (`live`); moving the control
 clears the Output, draws the new figure into it and closes it (so the inline backend never shows
-it a second time).  Figures still open in the cell when the explorer is built are closed too:
+it a second time).  Sliders redraw when released or moved by a key, not at every step of a drag
+(each figure takes a fraction of a second to draw).  Figures still open in the cell when the explorer is built are closed too:
 ipywidgets' `interactive` would flush them above the widget as a stale static copy.
 
 Headless runs (MIXGAN_HEADLESS=1, set by `mixgan.notebook.run` and the test session) get the
@@ -91,14 +92,15 @@ def leaf_explorer(summary):
     """A slider over the leaves of a `analysis.tree_summary`; shows that leaf's top samples."""
     K = summary["leaf_x"].shape[0]
     return _explorer(lambda leaf: plots.leaf_samples_figure(summary, leaf), 0,
-                     lambda w: w.IntSlider(0, 0, K - 1, description="leaf"))
+                     lambda w: w.IntSlider(0, 0, K - 1, description="leaf", continuous_update=False))
 
 
 @renamed(sigmas="scales")
 def scale_explorer(model, n=64, seed=0, scales=analysis.SCALES):
     """A slider over the prior's covariance scale s that re-samples the same noise (MM-GAN paper Fig. 4.4)."""
     return _explorer(lambda scale: scale_grid_figure(model, scale, n, seed), 1.0,
-                     lambda w: w.SelectionSlider(options=list(scales), value=1.0, description="scale s"))
+                     lambda w: w.SelectionSlider(options=list(scales), value=1.0, description="scale s",
+                                                 continuous_update=False))
 
 
 def cluster_explorer(x, pred, m=16):

@@ -105,6 +105,9 @@ def test_explorers_are_widgets_unless_headless(monkeypatch):
     w = widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred)
     assert isinstance(w, ipywidgets.VBox) and w.children[0].options == (1, 2)
     assert isinstance(w.children[1], ipywidgets.Output)
+    summary = dict(leaf_x=torch.zeros(2, 5, 1, 8, 8), leaf_p=torch.ones(2, 5), leaf_usage=torch.ones(2) / 2)
+    slider = widgets.leaf_explorer(summary).children[0]
+    assert isinstance(slider, ipywidgets.IntSlider) and not slider.continuous_update   # redraw on release
     monkeypatch.setenv("MIXGAN_HEADLESS", "1")
     assert widgets.headless() and widgets.cluster_explorer(torch.zeros(4, 1, 8, 8), pred) is None
 
