@@ -12,10 +12,9 @@ import contextlib
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 import torch
-from tqdm.auto import tqdm
 
 from . import data as _data
 from . import models as _models
@@ -23,7 +22,7 @@ from . import presets
 from .analysis.regions import component_modes, regions, z_grid
 from .metrics.toy import toy_scores
 from .train import fit
-from .utils import seeded
+from .utils import progress_bar, seeded
 
 __all__ = ["train_toy", "train_toys", "score", "eval_fn", "one_thread", "TOY_MODELS", "z_grid", "regions", "component_modes"]
 
@@ -81,7 +80,29 @@ def train_toy(name, toy, steps, seed=0, n=None, eval_every=None, threads=1, prog
     return model, history
 
 
+_TICKS = None            # in a worker of train_toys: the queue its finished steps go to
+_TICK_EVERY = 25
+
+
+def _worker_init(queue):
+    global _TICKS
+    _TICKS = queue
+
+
 def _train_job(job):
+    """train_toy(**job) in a worker; every _TICK_EVERY steps the worker puts the number of new
+    steps on the parent's queue (through fit's sample hook, which runs RNG-neutral, so the
+    result is the same as without it)."""
+    job = dict(job)
+    fit_kw = dict(job.get("fit_kw") or {})
+    if _TICKS is not None and "sample_fn" not in fit_kw:
+        last = [0]
+
+        def tick(_model, step):
+            _TICKS.put(step - last[0])
+            last[0] = step
+        fit_kw.update(sample_fn=tick, sample_every=_TICK_EVERY)
+        job["fit_kw"] = fit_kw
     return train_toy(**job)
 
 
@@ -93,7 +114,7 @@ def train_toys(jobs, workers=None, progress=True):
     ``{"fc": dict(name="fc", toy="hmog5", steps=1000), "hmog": dict(name="hmog", toy="hmog5", steps=1000, depth=3)}``.
     Each job gives exactly what ``train_toy(**job)`` gives in this process (same seeds, same
     one-thread arithmetic); only the wall time is shared among `workers` processes (default:
-    the number of CPU cores, at most len(jobs)).  A bar counts the finished jobs.
+    the number of CPU cores, at most len(jobs)).  A bar counts the generator steps of all jobs.
     """
     if not isinstance(jobs, dict) or not jobs:
         raise ValueError("jobs must be a non-empty dict {label: train_toy keywords}")
@@ -105,14 +126,22 @@ def train_toys(jobs, workers=None, progress=True):
     workers = min(len(jobs), workers or os.cpu_count() or 1)
     jobs = {label: dict(job, progress=False) for label, job in jobs.items()}
     if workers == 1:
-        return {label: train_toy(**job) for label, job in tqdm(jobs.items(), disable=not progress, desc="toy models")}
+        return {label: train_toy(**job) for label, job in progress_bar(jobs.items(), disable=not progress, desc="toy models")}
     # spawn, not fork: a forked copy of a process that has used OpenMP can hang
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    ctx = multiprocessing.get_context("spawn")
+    ticks = ctx.Queue()
+    total = sum(int(job["steps"]) for job in jobs.values())
+    desc = f"{len(jobs)} toy models, {workers} processes side by side (steps)"
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(ticks,)) as pool, \
+            progress_bar(total=total, disable=not progress, desc=desc) as bar:
         futures = {pool.submit(_train_job, job): label for label, job in jobs.items()}
-        done = {}
-        with tqdm(total=len(jobs), disable=not progress, desc=f"toy models ({workers} processes)") as bar:
-            for fut in as_completed(futures):
+        done, pending = {}, set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in finished:
                 done[futures[fut]] = fut.result()
-                bar.set_postfix_str(futures[fut])
-                bar.update()
+                bar.set_postfix_str(f"{futures[fut]} done")
+            while not ticks.empty():
+                bar.update(ticks.get())
+        bar.update(total - bar.n)                             # a job's last steps may still be queued
     return {label: done[label] for label in jobs}

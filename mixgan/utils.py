@@ -1,10 +1,11 @@
-"""Small helpers every layer shares: seeded blocks and atomic file writes.
+"""Small helpers every layer shares: seeded blocks, atomic file writes and progress bars.
 
     with seeded(0):                       # the global torch RNG, restored afterwards
         x = torch.randn(3)
     atomic_write("out/a.json", lambda tmp: open(tmp, "w").write("{}"))
     save_json({"a": 1}, "out/a.json")     # the same, for JSON
     save_torch(obj, "out/ckpt.pt")        # the same, for torch.save
+    for i in progress_bar(range(100)): ...  # tqdm's bar (a text bar in headless runs)
 
 An atomic write goes to a temporary file with a unique name in the target's folder and is
 renamed over the target at the end (``os.replace``), so a reader sees the old file or the new
@@ -58,3 +59,21 @@ def save_json(obj, path, indent=1):
 def save_torch(obj, path):
     """Atomically ``torch.save(obj)`` to `path`."""
     return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def headless():
+    """True when MIXGAN_HEADLESS is set to a non-empty value other than 0 (papermill runs, tests)."""
+    return os.environ.get("MIXGAN_HEADLESS", "") not in ("", "0")
+
+
+def progress_bar(*args, **kwargs):
+    """A tqdm bar: the notebook's widget bar in JupyterLab, a text bar in headless runs, refreshed
+    at most every 10 s there, so a saved notebook shows where each bar ended (a widget bar would
+    be stored at 0 %) without keeping hundreds of updates."""
+    if headless():
+        from tqdm import tqdm
+        kwargs.setdefault("mininterval", 10.0)
+        return tqdm(*args, **kwargs)
+    from tqdm.auto import tqdm
+    return tqdm(*args, **kwargs)
+

@@ -17,13 +17,12 @@ Headless runs (MIXGAN_HEADLESS=1, set by `mixgan.notebook.run` and the test sess
 control's first position as a static figure and no widget: a kernel that sends widget messages
 can leave papermill waiting, until the cell timeout, for a reply it already had (jupyter/nbclient#312).
 """
-import os
-
 import matplotlib.pyplot as plt
 import torch
 
 from . import analysis, plots
 from .analysis.latents import renamed
+from .utils import headless
 
 WIDTH = 9.0          # inches: the explorers' image grids are >= 600 px wide at any notebook dpi >= 67
 
@@ -34,9 +33,6 @@ def _show(fig):
     plt.close(fig)
 
 
-def headless():
-    """True when MIXGAN_HEADLESS is set to a non-empty value other than 0."""
-    return os.environ.get("MIXGAN_HEADLESS", "") not in ("", "0")
 
 
 def live(draw, control):

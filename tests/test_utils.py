@@ -43,3 +43,21 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path):
         atomic_write(path, broken)
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_progress_bars_are_text_in_headless_runs(monkeypatch, capsys):
+    """A papermill run stores a widget bar at 0 %; a text bar is stored where it ended."""
+    import tqdm.auto
+    from tqdm import tqdm as text_bar
+
+    from mixgan.utils import headless, progress_bar
+    monkeypatch.setenv("MIXGAN_HEADLESS", "1")
+    assert headless()
+    bar = progress_bar(range(3), desc="steps")
+    assert type(bar) is text_bar and bar.mininterval == 10.0
+    assert list(bar) == [0, 1, 2]
+    assert "steps: 100%" in capsys.readouterr().err
+    monkeypatch.setenv("MIXGAN_HEADLESS", "0")
+    assert not headless()
+    with progress_bar(total=1, disable=True) as bar:
+        assert isinstance(bar, tqdm.auto.tqdm)

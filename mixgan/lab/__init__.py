@@ -10,18 +10,13 @@
 Headless runs (MIXGAN_HEADLESS set, as under papermill and the tests) show a static figure
 of ``state()`` instead of the widget.
 """
-import os
-
 import matplotlib.pyplot as plt
 
+from ..utils import headless
 from . import figure
 from .core import LIVE, MIN_POINTS, MODELS_2D, Lab, check_points
 
 __all__ = ["MixtureLab", "Lab", "MODELS_2D", "LIVE", "MIN_POINTS", "check_points"]
-
-
-def _headless():
-    return os.environ.get("MIXGAN_HEADLESS", "") not in ("", "0")
 
 
 class MixtureLab(Lab):
@@ -67,7 +62,7 @@ class MixtureLab(Lab):
 
     def _ipython_display_(self):
         from IPython.display import display
-        if _headless():
+        if headless():
             fig = self.figure()
             display(fig)
             plt.close(fig)

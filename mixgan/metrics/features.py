@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..utils import save_torch, seeded
+from ..utils import progress_bar, save_torch, seeded
 from .inception import (DOWNLOAD_ENV, INCEPTION_FILES, InceptionFeatures, _has_fidelity,  # noqa: F401
                         download_flag, download_inception, inception_weights)
 
@@ -197,7 +197,6 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
     Deterministic for a given seed on CPU. `arch` goes to `DomainClassifier` (e.g. widths=...).
     Returns the model in eval mode.
     """
-    from tqdm.auto import tqdm
 
     x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
     augs = {"none": lambda b, g: b, "shift": lambda b, g: _shift(b, 2, g), "strong": affine_stroke}
@@ -215,7 +214,7 @@ def train_domain_classifier(x: Tensor, y: Tensor, n_classes: int | None = None, 
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         steps = math.ceil(epochs * ((len(x) + batch_size - 1) // batch_size))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-        bar = tqdm(total=steps, desc=f"training {name}", disable=not progress, leave=False)
+        bar = progress_bar(total=steps, desc=f"training {name}", disable=not progress, leave=False)
         model.train()
         done = 0
         for _ in range(math.ceil(epochs)):

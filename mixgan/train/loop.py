@@ -25,10 +25,10 @@ import os
 from contextlib import ExitStack
 
 import torch
-from tqdm.auto import tqdm
 
 from ..models import from_config
 from ..nets import noise
+from ..utils import progress_bar
 from .checkpoint import all_finite, non_finite, read_checkpoint, remove_stale_temporaries, write_checkpoint
 from .checks import (check_betas, check_config, check_data, check_seed, check_tensors, check_writable,
                      positive_float, positive_int)
@@ -312,7 +312,7 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
     autocast = torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None)
     update = Update(model, batches, opt_g, opt_d, bs, gbs, autocast, losses)
     fork = dict(devices=[device] if device.type == "cuda" else [])   # side jobs leave the RNG alone
-    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not (progress and dist.is_main),
+    bar = progress_bar(range(start, steps), initial=start, total=steps, disable=not (progress and dist.is_main),
                desc=f"{model.cfg.name}", dynamic_ncols=True)
     for step in bar:
         if lr_decay:                                                # linear decay to 0 at the end
