@@ -140,7 +140,7 @@ def train_toys(jobs, workers=None, progress=True):
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in finished:
                 done[futures[fut]] = fut.result()
-                bar.set_postfix_str(f"{futures[fut]} done")
+                bar.set_postfix_str(f"{futures[fut]} done", refresh=False)
             while not ticks.empty():
                 bar.update(ticks.get())
         bar.update(total - bar.n)                             # a job's last steps may still be queued

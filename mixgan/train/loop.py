@@ -340,7 +340,7 @@ def _train(model, batches, steps, seed, device, amp_dtype, o, checkpoint, ckpt, 
             history["step"].append(done)
             history["d_loss"].append(d)
             history["g_loss"].append(g)
-            bar.set_postfix(d=f"{d:.3f}", g=f"{g:.3f}")
+            bar.set_postfix(d=f"{d:.3f}", g=f"{g:.3f}", refresh=False)
         if dist.is_main and sample_fn is not None and o["sample_every"] and (done % o["sample_every"] == 0 or last):
             with torch.random.fork_rng(**fork):
                 sample_fn(model, done)
