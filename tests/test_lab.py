@@ -200,3 +200,37 @@ def test_the_score_curves_are_sampled_during_a_long_advance():
     assert Lab("hmog5", "hmog", depth=2, n_data=200, score_every=0).advance(30).history["eval_step"] == []
     with pytest.raises(ValueError, match="score_every"):
         Lab("hmog5", "hmog", score_every=-1)
+
+
+def test_static_figure_is_readable():
+    """No generator is drawn grey like the real points; usage ticks are whole generator numbers;
+    before any step the curve panel is a plain 'no steps yet' panel; after steps its axes
+    are labelled and the legend sits outside the curves."""
+    from matplotlib.colors import to_rgb
+    from mixgan.lab.figure import PALETTE, REAL
+    assert all(max(c) - min(c) > 0.1 for c in PALETTE) and max(to_rgb(REAL)) - min(to_rgb(REAL)) == 0
+    lab = MixtureLab("hmog5", "hmog", depth=3, n_data=200, n_fake=64, grid=10)
+    fig = lab.figure()
+    ax_use, ax_cur = fig.axes[2], fig.axes[3]
+    assert len(fig.axes) == 4                                     # no twin axis yet
+    assert not ax_cur.lines and not ax_cur.get_xticks().size and not ax_cur.get_yticks().size
+    assert any("no steps yet" in t.get_text() for t in ax_cur.texts)
+    assert ax_use.get_xticks().tolist() == list(range(8))
+    lab.advance(30)
+    fig = lab.figure()
+    ax_cur, twin = fig.axes[3], fig.axes[4]
+    assert ax_cur.get_xlabel() and ax_cur.get_ylabel() and twin.get_ylabel()
+    legend = ax_cur.get_legend()
+    assert legend is not None and len(legend.get_texts()) == 4 and legend.get_texts()[0].get_fontsize() >= 7
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= ax_cur.get_window_extent().y0   # below the plot, not on it
+
+
+def test_widget_and_figure_share_the_palette():
+    import re
+    from pathlib import Path
+    from matplotlib.colors import to_hex
+    from mixgan.lab.figure import PALETTE
+    js = (Path(__file__).resolve().parents[1] / "mixgan" / "lab" / "lab.js").read_text()
+    pal = re.search(r"const PAL = \[(.*?)\];", js, re.S).group(1)
+    assert re.findall(r'"(#[0-9a-f]{6})"', pal) == [to_hex(c) for c in PALETTE]

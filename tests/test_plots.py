@@ -144,3 +144,24 @@ def test_old_sigma_names_point_to_the_scale_ones():
     mm = models.build("mmgan_static", (1, 28, 28), K=3, base=2)
     with pytest.raises(TypeError, match="`sigma=` was renamed `scale=`"):
         widgets.scale_grid_figure(mm, sigma=1.5, n=8)
+
+
+def test_scale_tradeoff_plot_keeps_one_colour_per_model():
+    """The toy and the stored MNIST curves list the models in different orders: the colours must not swap."""
+    from matplotlib.colors import to_hex
+
+    def colours(models):
+        rows = [dict(model=m, run=0, scale=s, quality=0.5, diversity=0.5) for m in models for s in (0.5, 1.0)]
+        fig = plots.scale_tradeoff_plot(rows)
+        out = {c.get_label(): to_hex(c.lines[0].get_color()) for c in fig.axes[0].containers}
+        plt.close(fig)
+        return out
+    assert colours(["GAN", "MM-GAN", "new"]) == colours(["new", "MM-GAN", "GAN"])
+    assert colours(["MM-GAN", "GAN"]) == {"GAN": to_hex("tab:blue"), "MM-GAN": to_hex("tab:orange")}
+    assert list(colours(["MM-GAN", "GAN"])) == ["GAN", "MM-GAN"]                 # and one legend order
+    assert plots.model_colours(["mm_gan"]) == {"mm_gan": "tab:orange"}
+    other = plots.model_colours(["a", "b"])
+    assert len({to_hex(c) for c in other.values()}) == 2
+    assert not {to_hex(c) for c in other.values()} & {to_hex(c) for c in plots.model_colours(["gan", "mmgan"]).values()}
+    with pytest.raises(ValueError, match="no rows"):
+        plots.scale_tradeoff_plot([])

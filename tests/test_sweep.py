@@ -170,3 +170,24 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, msg, capsys):
         F.main(argv)
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.startswith("fig9.py: error: ") and err.count("\n") == 1 and msg in err, err
+
+
+def test_fig9_plot_axes_and_zoom(setup):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from mixgan.plots import fig9_plot
+    rows = setup[3]
+    fig = fig9_plot(rows, fid_zoom=["fc", "hmog"])
+    real, fake, fid, zoom = fig.axes
+    assert real.get_ylim() == fake.get_ylim() == (0.4, 1.02)        # 0.5 ideal and 1 both in view
+    assert zoom.get_title() == "FID of fc, hmog only" and len(zoom.get_lines()) < len(fid.get_lines())
+    fig.canvas.draw()
+    labels = [t.get_text() for t in real.get_xticklabels() if t.get_text()]
+    assert labels and all(s[-1] in "kMG" for s in labels), labels     # short labels, no 3×10^5
+    assert len(fig9_plot(rows).axes) == 3
+    with pytest.raises(ValueError, match="not among the models"):
+        fig9_plot(rows, fid_zoom=["megan"])
+    with pytest.raises(ValueError, match="no rows"):
+        fig9_plot([])
+    plt.close("all")

@@ -3,11 +3,20 @@ of ``save_animation`` (a GIF through pillow, or an MP4 through ffmpeg when it is
 import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib import animation
+from matplotlib.colors import to_rgb
+from matplotlib.ticker import MaxNLocator
 
-PALETTE = plt.get_cmap("tab10").colors + plt.get_cmap("Set2").colors
+# Generator k is drawn in PALETTE[k % 18]: tab20's nine dark shades, then its nine light ones, without its
+# grey pair, because grey is the real points' colour (the same order as ``mixgan.plots.toy.palette``).
+# lab.js holds the same list.
+PALETTE = tuple(to_rgb(c) for c in (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"))
+REAL = "0.55"                      # real points: grey, half transparent, drawn under the fakes
 
 
 def colours(gen):
+    """RGB rows [n, 3] for generator indices gen [n] (any ints; wraps around PALETTE)."""
     return np.asarray(PALETTE)[np.asarray(gen) % len(PALETTE)]
 
 
@@ -16,14 +25,14 @@ def _data_panel(ax, s, arrows=True):
     ax.clear()
     ax.imshow(s["critic"], origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r", alpha=0.55, aspect="auto")
     if len(s["real"]):
-        ax.scatter(*s["real"][:1000].T, s=3, c="0.15", alpha=0.35, linewidths=0, label="real")
+        ax.scatter(*s["real"][:1000].T, s=3, c=REAL, alpha=0.5, linewidths=0, label="real", zorder=1)
     if len(s["drawn"]):
-        ax.scatter(*s["drawn"].T, s=4, c="k", linewidths=0)
+        ax.scatter(*s["drawn"].T, s=4, c="k", linewidths=0, zorder=1)
     if np.isfinite(s["fake"]).all():
-        ax.scatter(*s["fake"].T, s=7, c=colours(s["generator"]), linewidths=0)
-        if arrows and len(s["arrows"]):
+        if arrows and len(s["arrows"]):                         # thin and light, under the fakes
             a = s["arrows"]
-            ax.quiver(a[:, 0], a[:, 1], a[:, 2], a[:, 3], color="k", alpha=0.6, width=0.004)
+            ax.quiver(a[:, 0], a[:, 1], a[:, 2], a[:, 3], color="k", alpha=0.35, width=0.0025, zorder=2)
+        ax.scatter(*s["fake"].T, s=7, c=colours(s["generator"]), linewidths=0, zorder=3)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_title(f"data · step {s['step']}  (fakes coloured by generator)", fontsize=9)
@@ -45,24 +54,41 @@ def _side_panels(axes, s):
     ax_lat.set_title("latent plane (z1, z2)", fontsize=9)
     K = s["K"]
     ax_use.bar(np.arange(K), s["usage"], color=colours(np.arange(K)))
-    ax_use.set_title("usage per generator", fontsize=9)
-    h = s["history"]
-    if h["step"]:
-        ax_cur.plot(h["step"], h["d_loss"], lw=0.8, label="critic loss")
-        ax_cur.plot(h["step"], h["g_loss"], lw=0.8, label="generator loss")
-    if h["eval_step"]:
-        ax2 = ax_cur.twinx()
-        ax2.plot(h["eval_step"], h["modes"], "k-", lw=1.2, label="modes")
-        ax2.plot(h["eval_step"], np.asarray(h["high_quality"]) * max(1, max(h["modes"] or [1])), "g--", lw=1,
-                 label="high quality (scaled)")
-        ax2.set_ylim(bottom=0)
-        ax2.legend(fontsize=6, loc="lower right")
-    if h["step"]:
-        ax_cur.legend(fontsize=6, loc="upper right")
+    if K <= 10:
+        ax_use.set_xticks(np.arange(K))
     else:
-        ax_cur.text(0.5, 0.5, "no steps yet", ha="center", va="center", transform=ax_cur.transAxes, fontsize=8)
-    sc = s["scores"]
-    ax_cur.set_title(f"modes {sc['modes']}, high quality {sc['high_quality']:.2f}", fontsize=9)
+        ax_use.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_use.set_xlabel("generator", fontsize=8, labelpad=1)
+    ax_use.set_title("usage per generator", fontsize=9)
+    _curves(ax_cur, s)
+
+
+def _curves(ax, s):
+    """Losses (left axis) and the scores at the evaluated steps (right axis) against the step;
+    before the first step a plain 'no steps yet' panel."""
+    h, sc = s["history"], s["scores"]
+    ax.set_title(f"modes {sc['modes']}, high quality {sc['high_quality']:.2f}", fontsize=9)
+    if not h["step"]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "no steps yet\n(Play, or advance(n))", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9, color="0.3")
+        return
+    lines = ax.plot(h["step"], h["d_loss"], lw=0.8, color="#1f77b4", label="critic loss")
+    lines += ax.plot(h["step"], h["g_loss"], lw=0.8, color="#ff7f0e", label="generator loss")
+    ax.set_xlabel("generator step", fontsize=8)
+    ax.set_ylabel("loss", fontsize=8)
+    if h["eval_step"]:
+        top = max(1, np.nanmax(np.asarray(h["modes"], float), initial=1))
+        ax2 = ax.twinx()
+        lines += ax2.plot(h["eval_step"], h["modes"], "k-", lw=1.2, label="modes covered")
+        lines += ax2.plot(h["eval_step"], np.asarray(h["high_quality"]) * top, "g--", lw=1,
+                          label=f"high-quality fraction × {top:g}")
+        ax2.set_ylim(bottom=0)
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax2.set_ylabel("modes covered", fontsize=8)
+    ax.legend(lines, [l.get_label() for l in lines], fontsize=7, ncol=2, loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), frameon=False, handlelength=1.5, columnspacing=1)
 
 
 def state_figure(s, arrows=True):

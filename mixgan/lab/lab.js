@@ -1,6 +1,6 @@
 // Mixture Lab view: draws the frames the kernel sends (points as arrays) on canvases.
-const PAL = ["#1f77b4","#ff7f0e","#2ca02c","#d62728","#9467bd","#8c564b","#e377c2","#7f7f7f","#bcbd22",
-             "#17becf","#66c2a5","#fc8d62","#8da0cb","#e78ac3","#a6d854","#ffd92f","#e5c494","#b3b3b3"];
+const PAL = ["#1f77b4","#ff7f0e","#2ca02c","#d62728","#9467bd","#8c564b","#e377c2","#bcbd22","#17becf",
+             "#aec7e8","#ffbb78","#98df8a","#ff9896","#c5b0d5","#c49c94","#f7b6d2","#dbdb8d","#9edae5"];
 const col = (k) => PAL[((k % PAL.length) + PAL.length) % PAL.length];
 
 function heat(v) {            // v in [0, 1] -> blue (fake) .. white .. red (real)

@@ -53,10 +53,11 @@ from itertools import cycle as _cycle
 
 import matplotlib.pyplot as _plt
 import numpy as _np
+from matplotlib.colors import to_hex as _to_hex
 import torch as _torch
 
 __all__ += ["to_display", "tree_figure", "leaf_samples_figure", "correlation_heatmaps",
-            "scale_tradeoff_plot", "image_rows", "image_panels"]
+            "scale_tradeoff_plot", "model_colours", "image_rows", "image_panels"]
 
 
 def to_display(img):
@@ -186,19 +187,42 @@ def correlation_heatmaps(corrs, blocks=(2, 4), kind="positive", annotate=False):
     return fig
 
 
+# One colour per model family, the same in every figure ("MM-GAN", "mmgan" and "mm_gan" are one family).
+MODEL_COLOURS = {"gan": "tab:blue", "mmgan": "tab:orange", "hmog": "tab:green", "mog": "tab:red"}
+
+
+def model_colours(names):
+    """{name: colour} for model names: the fixed `MODEL_COLOURS` colour of a known family (the name
+    lower-cased, without "-", "_" or spaces), else the unused tab10 colours in sorted order of the other
+    names, so a name's colour does not depend on the order of the rows."""
+    names = list(dict.fromkeys(names))
+    key = {n: "".join(ch for ch in str(n).lower() if ch.isalnum()) for n in names}
+    out = {n: MODEL_COLOURS[key[n]] for n in names if key[n] in MODEL_COLOURS}
+    spare = [c for c in _plt.cm.tab10.colors if _to_hex(c) not in {_to_hex(v) for v in MODEL_COLOURS.values()}]
+    for n, c in zip(sorted((n for n in names if n not in out), key=str), _cycle(spare)):
+        out[n] = c
+    return out
+
+
 def scale_tradeoff_plot(rows, keys=("quality", "diversity"), title=None):
     """Quality and diversity against the prior's post-training scale s (MM-GAN paper Fig. 4.5): one panel
-    per key, one line per model, error bars = standard error over runs. rows: `analysis.scale_tradeoff`
-    output (tidy dicts with model, run, scale and the keys)."""
+    per key, one line per model in its fixed colour (`model_colours`: a GAN is blue, an MM-GAN orange in
+    every plot), error bars = standard error over runs. rows: `analysis.scale_tradeoff` output (tidy dicts
+    with model, run, scale and the keys)."""
     from ..analysis import summarize
+    if not rows:
+        raise ValueError("scale_tradeoff_plot: no rows to plot")
     s = summarize(rows, keys, by=("model", "scale"))
     fig, axes = _plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
     models = list(dict.fromkeys(r["model"] for r in s))
+    colour = model_colours(models)
+    family = list(MODEL_COLOURS.values())                     # known families first, in a fixed legend order
+    models.sort(key=lambda m: family.index(colour[m]) if colour[m] in family else len(family))
     for ax, k in zip(axes[0], keys):
         for m in models:
             rs = sorted((r for r in s if r["model"] == m), key=lambda r: r["scale"])
             ax.errorbar([r["scale"] for r in rs], [r[k + "_mean"] for r in rs], yerr=[r[k + "_sem"] for r in rs],
-                        marker="o", ms=3, capsize=2, label=m)
+                        marker="o", ms=3, capsize=2, label=m, color=colour[m])
         ax.axvline(1.0, color="0.7", lw=0.8, ls="--")
         ax.set_xlabel("scale s of the prior's covariance (after training)")
         ax.set_ylabel(k)
