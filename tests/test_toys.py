@@ -64,6 +64,39 @@ def test_region_map_panels_show_what_each_generator_makes():
         plots.region_map(models.build("gan", (2,)), _spec())
 
 
+def test_palette_has_no_grey_and_distinct_colours():
+    """Grey is the real data's colour: no generator may get it (tab10's index 7 is grey)."""
+    from matplotlib.colors import to_rgba
+    real = np.array(to_rgba(plots.REAL_COLOUR))
+    for K in (1, 8, 9, 10, 18, 19, 40):
+        cols = plots.palette(K)
+        assert cols.shape == (K, 4)
+        chroma = cols[:, :3].max(1) - cols[:, :3].min(1)
+        assert (chroma > 0.1).all(), (K, cols)                # no grey (r = g = b)
+        assert len({tuple(c.round(3)) for c in cols}) == K     # all different
+        assert not np.isclose(cols, real).all(1).any()
+    assert np.allclose(plots.palette(7), plt.get_cmap("tab10")(np.arange(7)))   # tab10 order up to its grey
+    for bad in (0, -1, 2.0, True, None):
+        with pytest.raises(ValueError, match="K must be"):
+            plots.palette(bad)
+
+
+def test_real_data_drawn_light_grey_underneath_the_samples():
+    from matplotlib.colors import to_rgba
+    tree = models.build("hmog", (2,), depth=2, seed=0)
+    x, _, spec = data.toy("grid3x3", 200)
+    figs = [plots.region_map(tree, _spec(), n=100, res=20),
+            plots.scatter_by_component(models.build("mmgan_static", (2,), K=9, seed=0), x, n=100)]
+    for fig in figs:
+        for ax in fig.axes:
+            if not ax.collections:
+                continue
+            real, fake = ax.collections[:2]
+            assert real.get_label() == "real"
+            assert np.allclose(real.get_facecolors(), to_rgba(plots.REAL_COLOUR))
+            assert real.get_zorder() < fake.get_zorder()
+
+
 def test_scatter_by_component_colours_by_gaussian():
     x, _, spec = data.toy("grid3x3", 200)
     model = models.build("mmgan_static", (2,), K=9, seed=0)

@@ -14,15 +14,23 @@ from matplotlib.colors import ListedColormap
 from ..analysis.regions import regions, z_grid
 from ..utils import seeded
 
-__all__ = ["palette", "region_map", "scatter_by_component", "curves"]
+__all__ = ["REAL_COLOUR", "palette", "region_map", "scatter_by_component", "curves"]
+
+
+#: colour of the real data in every toy figure: a light grey, drawn underneath the samples
+REAL_COLOUR = "0.78"
 
 
 def palette(K):
-    """K distinct RGBA colours [K, 4]: tab10 up to 10, tab20 up to 20, then a hue wheel."""
-    if K <= 10:
-        return plt.get_cmap("tab10")(np.arange(K))
-    if K <= 20:
-        return plt.get_cmap("tab20")(np.arange(K))
+    """K distinct RGBA colours [K, 4] for generators / components, none of them grey (grey is
+    the real data's colour, REAL_COLOUR).  K <= 9: tab10 without its grey; K <= 18: then
+    tab20's nine light shades without grey; more: K hues evenly spaced on the hsv wheel."""
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise ValueError(f"K must be a whole number >= 1, got {K!r}")
+    if K <= 18:
+        tab20 = plt.get_cmap("tab20")(np.arange(20))       # dark/light pairs; pair 7 is grey
+        dark, light = np.delete(tab20[0::2], 7, 0), np.delete(tab20[1::2], 7, 0)
+        return np.concatenate([dark, light])[:K]
     return plt.get_cmap("hsv")(np.arange(K) / K)
 
 
@@ -34,8 +42,9 @@ def _real_points(spec_or_data, n, seed=0):
     return x.numpy()
 
 
-def _real(ax, xr):
-    ax.scatter(xr[:, 0], xr[:, 1], marker="x", c="k", s=8, lw=0.5, alpha=0.35, label="real", zorder=3)
+def _real(ax, xr, s=6):
+    """The real points xr [n, 2] as small light-grey dots underneath everything else."""
+    ax.scatter(xr[:, 0], xr[:, 1], c=REAL_COLOUR, s=s, lw=0, label="real", zorder=1)
 
 
 @torch.no_grad()
@@ -66,8 +75,8 @@ def region_map(model, spec_or_data, n=2000, lim=3.0, res=200, level=None, seed=0
                n_real=1000, title=None, figsize=None):
     """HMoG paper Fig. 6–8 for a model with 2-D z.
 
-    Top left: generated x = G(z), z ~ N(0, I), coloured by the region of their z, over the
-    real data (black crosses).  Top right: the z-plane [-lim, lim]² coloured by region
+    Top left: generated x = G(z), z ~ N(0, I), coloured by the region of their z, drawn over
+    the real data (light-grey dots, REAL_COLOUR).  Top right: the z-plane [-lim, lim]² coloured by region
     (``toys.regions``: argmax gates(z) for tree / mixture / gated heads, a fixed angular
     partition for heads without gates, whose colours then reappear once per generator).
     Bottom: one small panel per generator k with the points it makes (soft heads: x of
@@ -90,7 +99,7 @@ def region_map(model, spec_or_data, n=2000, lim=3.0, res=200, level=None, seed=0
     ax_x = fig.add_subplot(gs[0, :half])
     ax_z = fig.add_subplot(gs[0, half:])
     _real(ax_x, xr)
-    ax_x.scatter(x[:, 0], x[:, 1], c=cols[c], s=4, alpha=0.8)
+    ax_x.scatter(x[:, 0], x[:, 1], c=cols[c], s=4, alpha=0.8, zorder=2)
     ax_x.set_title("x = G(z), coloured by region of z")
     ax_x.set_aspect("equal", "datalim")
     ax_z.imshow(zc, origin="lower", extent=extent, cmap=ListedColormap(cols), vmin=-0.5,
@@ -104,9 +113,9 @@ def region_map(model, spec_or_data, n=2000, lim=3.0, res=200, level=None, seed=0
     if K > 1:
         for k in range(K):
             ax = fig.add_subplot(gs[1, k])
-            _real(ax, xr)
+            _real(ax, xr, s=2)
             sel = gen == k
-            ax.scatter(x[sel, 0], x[sel, 1], c=cols[c[sel]], s=2)
+            ax.scatter(x[sel, 0], x[sel, 1], c=cols[c[sel]], s=2, zorder=2)
             ax.set_title(f"G{k + 1}  ({sel.mean():.0%})", fontsize=8)
             ax.set_xlim(lo)
             ax.set_ylim(hi)
@@ -118,7 +127,7 @@ def region_map(model, spec_or_data, n=2000, lim=3.0, res=200, level=None, seed=0
 
 def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, ax=None,
                          title=None, n_real=2000):
-    """MM-GAN paper Fig. 4.1: real data in black, n samples coloured by the component they
+    """MM-GAN paper Fig. 4.1: real data in light grey underneath, n samples coloured by the component they
     came from (GMM Gaussian k, AC-GAN class, or generator; one colour when there is none).
     labels: optional [K] -> display group (e.g. the supervised mapping f, to colour by class)."""
     with seeded(seed):
@@ -129,8 +138,8 @@ def scatter_by_component(model, x_real, n=2000, scale=1.0, labels=None, seed=0, 
         k = np.asarray(labels)[k]
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.scatter(*x_real[:n_real].cpu().numpy().T, c="k", s=3, alpha=0.3, label="real")
-    ax.scatter(x[:, 0], x[:, 1], c=palette(int(k.max()) + 1)[k], s=4, alpha=0.8)
+    _real(ax, x_real[:n_real].float().cpu().numpy(), s=4)
+    ax.scatter(x[:, 0], x[:, 1], c=palette(int(k.max()) + 1)[k], s=4, alpha=0.8, zorder=2)
     ax.set_aspect("equal", "datalim")
     ax.set_title(title or model.cfg.name)
     return ax.figure
