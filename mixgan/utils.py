@@ -69,13 +69,11 @@ def headless():
 def progress_bar(*args, **kwargs):
     """A tqdm bar: the notebook's widget bar in JupyterLab, a text bar in headless runs, refreshed
     at most every 10 s there, so a saved notebook shows where each bar ended (a widget bar would
-    be stored at 0 %) without keeping hundreds of updates.  A bar asked not to stay (leave=False)
-    is not drawn there at all."""
+    be stored at 0 %) without keeping hundreds of updates.  There every bar stays (leave=True)."""
     if headless():
         from tqdm import tqdm
         kwargs.setdefault("mininterval", 10.0)
-        if kwargs.get("leave") is False:                # a bar that vanishes would leave an empty line
-            kwargs["disable"] = True
+        kwargs["leave"] = True                          # a bar that vanished would leave an empty line
         return tqdm(*args, **kwargs)
     from tqdm.auto import tqdm
     return tqdm(*args, **kwargs)

@@ -234,3 +234,14 @@ def test_widget_and_figure_share_the_palette():
     js = (Path(__file__).resolve().parents[1] / "mixgan" / "lab" / "lab.js").read_text()
     pal = re.search(r"const PAL = \[(.*?)\];", js, re.S).group(1)
     assert re.findall(r'"(#[0-9a-f]{6})"', pal) == [to_hex(c) for c in PALETTE]
+
+
+def test_advance_checks_its_step_count_and_can_show_a_bar(capsys, monkeypatch):
+    monkeypatch.setenv("MIXGAN_HEADLESS", "1")
+    lab = Lab("hmog5", "hmog", depth=2, n_data=200)
+    assert lab.advance(3, progress=True).step == 3
+    assert "hmog steps: 100%" in capsys.readouterr().err
+    for bad in (-1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="n must be a whole number"):
+            lab.advance(bad)
+    assert lab.step == 3

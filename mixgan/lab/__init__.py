@@ -33,14 +33,14 @@ class MixtureLab(Lab):
             self._ui = LabWidget(self)
         return self._ui.widget
 
-    def advance(self, n=1):
+    def advance(self, n=1, progress=False):
         """As ``Lab.advance``; a widget already on screen shows the new step at once.  Training
         holds the widget's lock, so a button pressed meanwhile waits for the step to end."""
         ui = self._ui
         if ui is None:
-            return super().advance(n)
+            return super().advance(n, progress)
         with ui.lock:
-            super().advance(n)
+            super().advance(n, progress)
         if not ui.playing and not self._quiet:                      # while playing, the loop redraws
             ui.push()
         return self

@@ -23,6 +23,7 @@ from ..metrics.toy import toy_scores
 from ..models import build
 from ..presets import LAB
 from ..train.loop import Update, _adam, _Batches
+from ..utils import progress_bar
 
 MODELS_2D = ("gan", "fc", "mog", "hmog", "madgan", "mgan", "megan", "mmgan_static", "mmgan_dynamic",
              "mmgan_supervised", "acgan")
@@ -231,11 +232,15 @@ class Lab:
                              f"generator {g}). Lower the learning rate or raise the critic steps.")
             raise FloatingPointError(self.diverged)
 
-    def advance(self, n=1):
-        """n generator steps, each after n_critic critic steps (``Update``, as in ``fit``)."""
+    def advance(self, n=1, progress=False):
+        """n generator steps, each after n_critic critic steps (``Update``, as in ``fit``);
+        progress=True shows a bar over the steps."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"n must be a whole number of steps >= 0, got {n!r}")
         self._ready()
         u = self._update
-        for _ in range(int(n)):
+        steps = range(int(n))
+        for _ in (progress_bar(steps, desc=f"{self.settings['model']} steps") if progress else steps):
             d_loss, g_loss = u(self.model.cfg.n_critic)
             d, g = d_loss.item(), g_loss.item()
             self.step += 1
