@@ -165,3 +165,19 @@ def test_scale_tradeoff_plot_keeps_one_colour_per_model():
     assert not {to_hex(c) for c in other.values()} & {to_hex(c) for c in plots.model_colours(["gan", "mmgan"]).values()}
     with pytest.raises(ValueError, match="no rows"):
         plots.scale_tradeoff_plot([])
+
+
+def test_self_training_plot_kmeans_line_is_grey_and_shared():
+    from matplotlib.colors import to_rgba
+    run = dict(mmgan=dict(acc=0.5, nmi=0.4), kmeans=dict(acc=0.53, nmi=0.48),
+               mmgan_selftrain=[dict(acc=0.6, nmi=0.5)])
+    nogan = dict(start="kmeans", kmeans=dict(acc=0.53, nmi=0.48), kmeans_selftrain=[dict(acc=0.68, nmi=0.6)])
+    fig = plots.self_training_plot({"cpu": run, "no GAN": nogan})
+    for ax in fig.axes:
+        dotted = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+        assert len(dotted) == 1                                   # one k-means line for the shared value
+        r, g, b, _ = to_rgba(dotted[0].get_color())
+        assert r == g == b                                        # grey: no run's colour
+        run_colours = {to_rgba(ln.get_color()) for ln in ax.lines if ln.get_linestyle() != ":"}
+        assert to_rgba(dotted[0].get_color()) not in run_colours
+    assert "k-means on the pixels" in [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]

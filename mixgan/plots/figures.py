@@ -239,20 +239,25 @@ __all__ += ["self_training_plot"]
 
 def self_training_plot(runs, keys=("acc", "nmi"), title=None):
     """Clustering scores after each self-training round: one panel per key, one line per run
-    (round 0 = Algorithm 2 alone, or k-means for a control without a GAN: dashed), its k-means score as a
-    dotted line of the same colour. runs: {label: a `benchmarks/analysis_targets.py cluster` result dict
-    with "mmgan", "mmgan_selftrain" and "kmeans" (a control: "start", "kmeans_selftrain")}; runs without
-    rounds are skipped."""
+    (round 0 = Algorithm 2 alone, or k-means for a control without a GAN: dashed), and the runs' k-means
+    scores as dotted dark-grey reference lines (one per distinct value, so runs that share a k-means
+    score share its line; grey so no run's colour is mistaken for it). runs: {label: a
+    `benchmarks/analysis_targets.py cluster` result dict with "mmgan", "mmgan_selftrain" and "kmeans"
+    (a control: "start", "kmeans_selftrain")}; runs without rounds are skipped."""
     from ..analysis import selftrain_curve
     fig, axes = _plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
     runs = {label: r for label, r in runs.items() if len(selftrain_curve(r)) > 1}
     colours = _plt.cm.tab10.colors if len(runs) <= 10 else _plt.cm.tab20.colors
     for ax, k in zip(axes[0], keys):
+        drawn = set()                                                 # k-means values with a line already
         for (label, r), colour in zip(runs.items(), _cycle(colours)):
             ys = [s[k] for s in selftrain_curve(r)]
             ax.plot(range(len(ys)), ys, marker="o", ms=3, label=label, color=colour,
                     ls="--" if r.get("start") == "kmeans" else "-")
-            ax.axhline(r["kmeans"][k], color=colour, lw=0.8, ls=":")
+            if r["kmeans"][k] not in drawn:
+                ax.axhline(r["kmeans"][k], color="0.25", lw=1.0, ls=":",
+                           label=None if drawn else "k-means on the pixels")
+                drawn.add(r["kmeans"][k])
         ax.set_xlabel("self-training round")
         ax.set_ylabel(k.upper())
         ax.grid(alpha=0.3)
