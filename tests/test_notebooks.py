@@ -23,6 +23,8 @@ def test_notebook_stored_clean(nb):
     cells = json.loads(nb.read_text())["cells"]
     dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
     assert not dirty, f"{nb.name}: cells {dirty} hold outputs; clear them (python scripts/clean_notebooks.py)"
+    no_id = [i for i, c in enumerate(cells) if not c.get("id")]
+    assert not no_id, f"{nb.name}: cells {no_id} have no id (nbformat 4.5 wants one per cell)"
     code = [c for c in cells if c["cell_type"] == "code"]
     assert "parameters" in code[0]["metadata"].get("tags", []), f"{nb.name}: first code cell must be tagged 'parameters'"
     src = "".join(code[0]["source"])
