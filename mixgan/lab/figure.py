@@ -3,15 +3,13 @@ of ``save_animation`` (a GIF through pillow, or an MP4 through ffmpeg when it is
 import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib import animation
-from matplotlib.colors import to_rgb
 from matplotlib.ticker import MaxNLocator
 
-# Generator k is drawn in PALETTE[k % 18]: tab20's nine dark shades, then its nine light ones, without its
-# grey pair, because grey is the real points' colour (the same order as ``mixgan.plots.toy.palette``).
-# lab.js holds the same list.
-PALETTE = tuple(to_rgb(c) for c in (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"))
+from ..plots.toy import palette
+
+# Generator k is drawn in PALETTE[k % 18]: the kit's generator palette (``plots.toy.palette``: tab20's nine
+# dark shades, then its nine light ones, without grey, the real points' colour).  lab.js holds the same list.
+PALETTE = tuple(tuple(float(v) for v in c[:3]) for c in palette(18))
 REAL = "0.55"                      # real points: grey, half transparent, drawn under the fakes
 
 
