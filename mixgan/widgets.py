@@ -10,8 +10,9 @@ returns a matplotlib Figure (run those headless; nothing is ever asserted throug
 In JupyterLab an explorer is a VBox of the control and an `ipywidgets.Output` (`live`); moving the control
 clears the Output, draws the new figure into it and closes it (so the inline backend never shows
 it a second time).  Sliders redraw when released or moved by a key, not at every step of a drag
-(each figure takes a fraction of a second to draw).  Figures still open in the cell when the explorer is built are closed too:
-ipywidgets' `interactive` would flush them above the widget as a stale static copy.
+(each figure takes a fraction of a second to draw).  Figures still open in the cell when the explorer
+is built are closed too: ipywidgets' `interactive` would flush them above the widget as a stale static
+copy.
 
 Headless runs (MIXGAN_HEADLESS=1, set by `mixgan.notebook.run` and the test session) get the
 control's first position as a static figure and no widget: a kernel that sends widget messages
@@ -31,8 +32,6 @@ def _show(fig):
     from IPython.display import display
     display(fig)
     plt.close(fig)
-
-
 
 
 def live(draw, control):
